@@ -1,0 +1,31 @@
+# The front door. `make demo` and `make test` work on a fresh clone: they create .venv and install first.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# offline copies of built-in datasets (see ../shared/data/medmnist/README.md); online, files download
+export MEDTRANSFER_DATA ?= $(abspath ../shared/data)
+
+.PHONY: setup demo test test-fast bench lint
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/medtransfer fit -c configs/demo.yaml
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python bench/breastmnist_transfer.py
+
+lint: setup
+	$(BIN)/ruff check src tests bench

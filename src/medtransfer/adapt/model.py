@@ -1,0 +1,39 @@
+"""TransferModel: backbone → pooled features → head, with the target scale for regression."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from medtransfer.adapt.head import HeadSpec, build_head
+from medtransfer.backbones.base import Backbone
+
+
+class TransferModel(nn.Module):
+    """The model that is fine-tuned, saved and served. ``forward`` returns logits (or targets for regression)."""
+
+    def __init__(self, backbone: Backbone, head_spec: HeadSpec, num_outputs: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head_spec = head_spec
+        self.head = build_head(head_spec, backbone.num_features, num_outputs)
+        # regression heads learn standardised targets; these map outputs back to the data's units
+        self.register_buffer("target_mean", torch.zeros(num_outputs))
+        self.register_buffer("target_std", torch.ones(num_outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head_forward(self.backbone(x))
+
+    def head_forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Head on pooled features; outputs are logits, or targets in the data's units for regression."""
+        return self.head(features) * self.target_std + self.target_mean
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled backbone features: what a linear probe trains on and what the feature cache stores."""
+        return self.backbone(x)
+
+    def reset_head(self, num_outputs: int) -> None:
+        """A fresh head for a new task, keeping the backbone."""
+        self.head = build_head(self.head_spec, self.backbone.num_features, num_outputs)
+        self.target_mean = torch.zeros(num_outputs)
+        self.target_std = torch.ones(num_outputs)

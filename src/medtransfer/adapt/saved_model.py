@@ -1,0 +1,50 @@
+"""``model/``: safetensors weights plus model.json, enough to rebuild the architecture with no config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from medtransfer.adapt.head import HeadSpec
+from medtransfer.adapt.model import TransferModel
+from medtransfer.backbones.base import BackboneCard
+from medtransfer.backbones.registry import create_backbone
+from medtransfer.data.task import TaskSpec
+from medtransfer.errors import RunError
+
+WEIGHTS, META = "weights.safetensors", "model.json"
+
+
+def save_model(model: TransferModel, folder: Path, backbone: dict, task: TaskSpec, preprocessing: dict) -> None:
+    """Write weights and the description that ``load_model`` rebuilds them from."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS))
+    meta = {
+        "format": 1,
+        "backbone": backbone,
+        "backbone_card": model.backbone.card.to_dict(),
+        "head": model.head_spec.to_dict(),
+        "task": task.to_dict(),
+        "preprocessing": preprocessing,
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2))
+
+
+def load_model(folder: Path) -> tuple[TransferModel, dict]:
+    """Rebuild the architecture from model.json (random init, no download) and load the saved weights."""
+    from safetensors.torch import load_file
+
+    if not (folder / META).is_file() or not (folder / WEIGHTS).is_file():
+        raise RunError(f"{folder} has no saved model ({META} + {WEIGHTS}). Is it a finished run directory?")
+    meta = json.loads((folder / META).read_text())
+    spec = meta["backbone"]
+    backbone = create_backbone(spec["name"], pretrained=False, in_chans=spec["in_chans"], arch=spec.get("arch"))
+    backbone.card = BackboneCard.from_dict(meta["backbone_card"])
+    task = TaskSpec.from_dict(meta["task"])
+    model = TransferModel(backbone, HeadSpec(**meta["head"]), task.num_outputs)
+    model.load_state_dict(load_file(str(folder / WEIGHTS)))
+    model.eval()
+    return model, meta

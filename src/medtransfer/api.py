@@ -1,0 +1,63 @@
+"""The Python API: the same functions the CLI calls, with keyword arguments instead of flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from medtransfer.config import build_config
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.table import SampleTable
+
+
+def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | None = None, **settings: Any):
+    """Fine-tune a pretrained backbone on ``data`` and write a run directory; returns a ``FitResult``.
+
+    ``data`` is a built-in dataset name, a folder, CSV or .npz path, or an in-memory ``SampleTable``.
+    ``settings`` are ``FitConfig`` fields (``backbone``, ``strategy``, ``epochs``, ``out``, ...), applied on
+    top of the YAML ``config`` file when one is given.
+
+    >>> result = medtransfer.fit("breastmnist", strategy="linear_probe", epochs=5)  # doctest: +SKIP
+    """
+    from medtransfer.pipeline import run_fit
+
+    table = data if isinstance(data, SampleTable) else None
+    if table is not None:
+        settings.setdefault("data", table.source or "in-memory table")
+    elif data is not None:
+        settings["data"] = str(data)
+    cfg = build_config(Path(config) if config else None, **settings)
+    return run_fit(cfg, table)
+
+
+def load(run: str | Path):
+    """Load a finished run for prediction: ``medtransfer.load("runs/x").predict(images)``."""
+    from medtransfer.inference import load as load_run
+
+    return load_run(run)
+
+
+def evaluate(run: str | Path, data: str | Path, split: str | None = None, **read_options: Any) -> dict:
+    """Metrics of a finished run on new data (its test split when it has one; ``split="all"`` for every row)."""
+    from medtransfer.inference import evaluate_data
+
+    return evaluate_data(run, str(data), ReadOptions(**read_options), split)
+
+
+def predict(run: str | Path, inputs: list[str | Path]) -> list[dict]:
+    """Predictions for image files, folders or a CSV of paths, with the run's own preprocessing."""
+    return load(run).predict_files([Path(p) for p in inputs])
+
+
+def backbones() -> list[dict]:
+    """Registered backbones with source and licence."""
+    from medtransfer.backbones.registry import list_backbones
+
+    return list_backbones()
+
+
+def datasets() -> list[dict]:
+    """Built-in datasets with task, size and licence."""
+    from medtransfer.data.catalog import list_datasets
+
+    return list_datasets()

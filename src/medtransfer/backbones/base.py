@@ -1,0 +1,64 @@
+"""The uniform backbone interface every modality implements, and the card that describes its weights."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class BackboneCard:
+    """What a backbone's weights are and what input they expect (timm's PretrainedCfg, for every modality)."""
+
+    name: str
+    architecture: str
+    modality: str
+    source: str
+    licence: str
+    pretrained: bool
+    citation: str = ""
+    in_chans: int = 3
+    input_size: int = 224
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    interpolation: str = "bilinear"
+    first_conv: str = ""
+    weights_sha256: str | None = None
+    changes: list[str] = field(default_factory=list)  # adaptations applied to the weights, in words
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["mean"], d["std"] = list(self.mean), list(self.std)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BackboneCard:
+        d = dict(d)
+        d["mean"], d["std"] = tuple(d["mean"]), tuple(d["std"])
+        return cls(**d)
+
+
+class Backbone(nn.Module):
+    """A feature extractor: ``forward_features`` → spatial or token features, ``pool`` → one vector each.
+
+    ``forward(x)`` is the pooled embedding of size ``num_features``; ``param_blocks()`` lists parameter
+    groups from input to output so strategies can freeze and set layer-wise learning rates without
+    knowing the model family.
+    """
+
+    card: BackboneCard
+    num_features: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def pool(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.forward_features(x))
+
+    def param_blocks(self) -> list[list[nn.Parameter]]:
+        raise NotImplementedError

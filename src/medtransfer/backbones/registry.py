@@ -1,0 +1,67 @@
+"""Backbone registry: ``name`` | ``timm:<architecture>`` | ``file:<path>`` → a ready Backbone.
+
+A registered factory is called as ``factory(pretrained=bool, in_chans=int)``. Modalities add their own
+backbones by registering factories in their own module; nothing here knows about any of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from medtransfer.backbones.base import Backbone
+from medtransfer.errors import BackboneError
+from medtransfer.registry import Registry
+
+log = logging.getLogger("medtransfer")
+
+BACKBONES: Registry[Callable[..., Backbone]] = Registry("backbone", BackboneError)
+# modules whose import registers backbones; a new modality adds its module here
+PLUGIN_MODULES = ("medtransfer.backbones.image_backbones",)
+
+
+def _load_plugins() -> None:
+    for module in PLUGIN_MODULES:
+        importlib.import_module(module)
+
+
+def create_backbone(
+    name: str, pretrained: bool = True, in_chans: int = 3, arch: str | None = None, trust_pickle: bool = False
+) -> Backbone:
+    """Resolve ``name`` to a backbone with ``in_chans`` input channels.
+
+    ``pretrained=False`` builds the same architecture with random weights (the from-scratch baseline, and how
+    saved models are rebuilt before their own weights are loaded).
+    """
+    _load_plugins()
+    if name.startswith("timm:"):
+        from medtransfer.backbones.image_backbones import timm_hub_backbone
+
+        return timm_hub_backbone(name.removeprefix("timm:"), pretrained=pretrained, in_chans=in_chans)
+    if name.startswith("file:"):
+        from medtransfer.backbones.image_backbones import file_backbone
+
+        if not arch:
+            raise BackboneError(
+                f"{name} needs the timm architecture its weights belong to: add --arch NAME (e.g. resnet18)."
+            )
+        return file_backbone(Path(name.removeprefix("file:")), arch, pretrained, in_chans, trust_pickle)
+    return BACKBONES.get(name)(pretrained=pretrained, in_chans=in_chans)
+
+
+def list_backbones() -> list[dict]:
+    """Registered backbones with their modality, weight source and licence (for ``medtransfer backbones``)."""
+    _load_plugins()
+    return [{"name": n, **BACKBONES.meta(n)} for n in BACKBONES]
+
+
+def offline_hint(arch: str) -> str:
+    """What to do instead of downloading ``arch``'s weights: the sentence every offline error ends with."""
+    _load_plugins()
+    packaged = ", ".join(n for n in BACKBONES if BACKBONES.meta(n).get("offline"))
+    return (
+        f"Offline, use a packaged backbone ({packaged}), a local file (--backbone file:PATH --arch {arch}), "
+        "cached weights (set HF_HUB_OFFLINE=1), or train from scratch with --no-pretrained."
+    )

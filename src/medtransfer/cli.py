@@ -1,0 +1,202 @@
+"""The command line: parses flags and calls the Python API. Errors a user can fix exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medtransfer.errors import MedtransferError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Transfer learning for medicine: fine-tune, evaluate and use pretrained models.",
+)
+
+Opt = typer.Option
+
+
+@app.command()
+def fit(
+    data: Annotated[str | None, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")] = None,
+    config: Annotated[Path | None, Opt("--config", "-c", help="YAML with the same settings; flags override")] = None,
+    backbone: Annotated[str | None, Opt(help="registry name, timm:<arch> or file:<path>")] = None,
+    arch: Annotated[str | None, Opt(help="timm architecture for file:<path> backbones")] = None,
+    pretrained: Annotated[bool | None, Opt("--pretrained/--no-pretrained", help="start from random weights")] = None,
+    strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual")] = None,
+    unfreeze_blocks: Annotated[int | None, Opt(help="blocks trained by 'partial'")] = None,
+    unfreeze_every: Annotated[int | None, Opt(help="epochs per unfrozen block for 'gradual'")] = None,
+    head: Annotated[str | None, Opt(help="mlp (GAP → 1024 ReLU → n) | linear")] = None,
+    image_size: Annotated[int | None, Opt(help="input size in px (default: the backbone's)")] = None,
+    augment: Annotated[str | None, Opt(help="none | light | strong")] = None,
+    epochs: Annotated[int | None, Opt()] = None,
+    batch_size: Annotated[int | None, Opt()] = None,
+    lr: Annotated[float | None, Opt(help="head learning rate; backbone blocks get less")] = None,
+    backbone_lr_scale: Annotated[float | None, Opt(help="backbone lr = lr × this (top block)")] = None,
+    layer_decay: Annotated[float | None, Opt(help="lr factor per block further from the output")] = None,
+    weight_decay: Annotated[float | None, Opt()] = None,
+    dropout: Annotated[float | None, Opt(help="dropout before the head's last layer")] = None,
+    scheduler: Annotated[str | None, Opt(help="cosine | onecycle | none")] = None,
+    class_weights: Annotated[bool | None, Opt("--class-weights/--no-class-weights")] = None,
+    patience: Annotated[int | None, Opt(help="early-stopping patience in epochs")] = None,
+    monitor: Annotated[str | None, Opt(help="val_loss | val_auroc")] = None,
+    label_column: Annotated[str | None, Opt(help="label column(s) of a CSV; comma-separated = multi-label")] = None,
+    path_column: Annotated[str | None, Opt()] = None,
+    group_column: Annotated[str | None, Opt(help="patient / group id: no group in two splits")] = None,
+    split_column: Annotated[str | None, Opt(help="column with train / val / test per row")] = None,
+    task: Annotated[str | None, Opt(help="binary | multiclass | multilabel | regression (default: inferred)")] = None,
+    positive_class: Annotated[str | None, Opt(help="binary: the class sensitivity refers to")] = None,
+    val_fraction: Annotated[float | None, Opt()] = None,
+    test_fraction: Annotated[float | None, Opt()] = None,
+    max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
+    seed: Annotated[int | None, Opt()] = None,
+    deterministic: Annotated[bool | None, Opt("--deterministic/--no-deterministic")] = None,
+    out: Annotated[
+        str | None, Opt("--out", "-o", help="run directory (default runs/<data>-<backbone>-<strategy>)")
+    ] = None,
+    resume: Annotated[bool | None, Opt("--resume/--no-resume", help="continue an interrupted run")] = None,
+    overwrite: Annotated[bool | None, Opt("--overwrite/--no-overwrite")] = None,
+    trust_checkpoint: Annotated[bool | None, Opt("--trust-checkpoint", help="allow pickled weights files")] = None,
+    progress: Annotated[bool | None, Opt("--progress/--no-progress")] = None,
+) -> None:
+    """Fine-tune a pretrained backbone and write runs/<name>/ with metrics, predictions, model and report."""
+    from medtransfer.api import fit as api_fit
+
+    settings = {k: v for k, v in locals().items() if k not in ("config", "api_fit") and v is not None}
+    result = api_fit(config=config, **settings)
+    _print_metrics(result.metrics)
+    typer.echo(f"run: {result.run_dir}  (report: {result.run_dir / 'report.html'})")
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")],
+    split: Annotated[str | None, Opt(help="train | val | test | all (default: test if present, else all)")] = None,
+    label_column: Annotated[str, Opt()] = "label",
+    out: Annotated[Path | None, Opt("--out", "-o", help="write metrics.json and predictions.csv here")] = None,
+) -> None:
+    """Score a saved model on data, with exactly the preprocessing it was trained with."""
+    from medtransfer.api import evaluate as api_evaluate
+    from medtransfer.evaluation.predictions import write_predictions
+
+    result = api_evaluate(run, data, split=split, label_column=label_column)
+    _print_metrics({"task": result["task"], result["data"]: result["metrics"]})
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
+        write_predictions(result["rows"], out / "predictions.csv")
+        typer.echo(f"written: {out}")
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    inputs: Annotated[list[Path], Opt("--input", "-i", help="image files, folders, or a CSV with a path column")],
+    out: Annotated[Path | None, Opt("--out", "-o", help="CSV to write (default: print)")] = None,
+) -> None:
+    """Predict new inputs with a saved model."""
+    from medtransfer.api import predict as api_predict
+    from medtransfer.evaluation.predictions import write_predictions
+
+    rows = api_predict(run, inputs)
+    if out:
+        write_predictions(rows, out)
+        typer.echo(f"{len(rows)} predictions written to {out}")
+    else:
+        for r in rows:
+            typer.echo(f"{r['id']}\t{r['prediction']}")
+
+
+@app.command()
+def backbones() -> None:
+    """List built-in backbones with weight source and licence."""
+    from medtransfer.api import backbones as api_backbones
+
+    _table(
+        api_backbones(),
+        ("name", "modality", "source", "licence", "params"),
+        "also: timm:<architecture> (online) and file:<path> --arch <architecture>",
+    )
+
+
+@app.command()
+def datasets() -> None:
+    """List built-in datasets with task, size and licence."""
+    from medtransfer.api import datasets as api_datasets
+    from medtransfer.data.catalog import data_dir
+
+    _table(
+        api_datasets(),
+        ("name", "modality", "task", "classes", "size", "licence"),
+        f"data folder: {data_dir()} (set MEDTRANSFER_DATA); missing files download with their md5",
+    )
+
+
+@app.command()
+def report(run: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """Re-render report.html of a finished run."""
+    from medtransfer.report import render_report
+
+    typer.echo(str(render_report(run)))
+
+
+def _table(rows: list[dict], columns: tuple[str, ...], footer: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in columns))
+    console = Console()
+    console.print(table)
+    console.print(footer)
+
+
+def _print_metrics(metrics: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in ("details", "training")]
+    names = sorted({m for s in splits for m in metrics[s]})
+    table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics")
+    for m in names:
+        table.add_row(m, *(f"{metrics[s][m]:.4f}" if m in metrics[s] else "–" for s in splits))
+    Console().print(table)
+
+
+def _configure_logging() -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(show_time=False, show_path=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
+    logging.getLogger("medtransfer").setLevel(logging.INFO)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Console entry point: a MedtransferError becomes one line on stderr and exit status 2."""
+    _configure_logging()
+    try:
+        app(standalone_mode=False)
+    except MedtransferError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors: print like click does, exit 2
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,109 @@
+"""The fit configuration: plain typed data from YAML, CLI flags or keyword arguments, validated once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.task import TaskKind
+from medtransfer.errors import ConfigError
+
+
+class FitConfig(BaseModel):
+    """Everything that determines a run. Saved as config.yaml in the run directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field(description="built-in dataset name, folder, CSV or .npz")
+    label_column: str = "label"
+    path_column: str | None = None
+    group_column: str | None = None
+    split_column: str = "split"
+    task: TaskKind | None = None
+    positive_class: str | None = None
+
+    backbone: str = "efficientnet_lite0"
+    arch: str | None = None
+    pretrained: bool = True
+    trust_checkpoint: bool = False
+    strategy: str = "full"
+    unfreeze_blocks: int = Field(2, ge=0)
+    unfreeze_every: int = Field(1, ge=1)
+    head: Literal["mlp", "linear"] = "mlp"
+    head_hidden: int = Field(1024, ge=1)
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+    image_size: int | None = Field(None, ge=8, le=2048)
+    augment: Literal["none", "light", "strong"] = "light"
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    backbone_lr_scale: float = Field(0.1, gt=0)
+    layer_decay: float = Field(0.8, gt=0, le=1)
+    weight_decay: float = Field(1e-4, ge=0)
+    scheduler: Literal["cosine", "onecycle", "none"] = "cosine"
+    class_weights: bool = False
+    patience: int = Field(5, ge=1)
+    monitor: Literal["val_loss", "val_auroc"] = "val_loss"
+
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+    test_fraction: float = Field(0.15, ge=0, lt=1)
+    max_train_samples: int | None = Field(None, ge=2)
+
+    seed: int = 0
+    deterministic: bool = False
+    accelerator: str = "auto"
+    precision: str = "32-true"
+    progress: bool = True
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+
+    @field_validator("data")
+    @classmethod
+    def _not_empty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("give a dataset name or path")
+        return v
+
+    def read_options(self) -> ReadOptions:
+        return ReadOptions(
+            label_column=self.label_column,
+            path_column=self.path_column,
+            group_column=self.group_column,
+            split_column=self.split_column,
+            task=self.task,
+        )
+
+    def run_name(self) -> str:
+        stem = Path(self.data).stem if ("/" in self.data or "." in self.data) else self.data
+        return f"{stem}-{self.backbone.replace(':', '_').replace('/', '_')}-{self.strategy}"
+
+    def out_dir(self) -> Path:
+        return Path(self.out) if self.out else Path("runs") / self.run_name()
+
+
+def build_config(config_file: Path | None = None, **overrides: Any) -> FitConfig:
+    """YAML values first, then explicit overrides (CLI flags, keyword arguments) on top."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise ConfigError(f"config file {config_file} not found.")
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{config_file} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{config_file} must hold a mapping of setting: value.")
+        values.update({k.replace("-", "_"): v for k, v in loaded.items()})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return FitConfig(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from exc

@@ -1,0 +1,67 @@
+"""Read a delimited text file with its encoding, BOM and delimiter handled, and name columns on error."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from medtransfer.errors import DataError
+
+MISSING = {"", "na", "nan", "none", "null", "?"}
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows (dicts) of ``path``; delimiter sniffed among , ; tab |; UTF-8 with or without BOM."""
+    if not path.is_file():
+        raise DataError(f"{path} not found. Check the path passed to --data / --input.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}). Save it as UTF-8 CSV.") from exc
+    if not text.strip():
+        raise DataError(f"{path} is empty. It needs a header row and at least one data row.")
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(text.splitlines(), dialect=dialect)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    rows = [{k: (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    return header, rows
+
+
+def require_column(path: Path, header: list[str], column: str, flag: str) -> None:
+    if column not in header:
+        raise DataError(
+            f"column {column!r} not found in {path.name}; columns are: {', '.join(header)}. "
+            f"Pass {flag} with one of them."
+        )
+
+
+def pick_column(header: list[str], explicit: str | None, candidates: tuple[str, ...]) -> str | None:
+    if explicit:
+        return explicit
+    lowered = {h.lower(): h for h in header}
+    return next((lowered[c] for c in candidates if c in lowered), None)
+
+
+def is_missing(value: str) -> bool:
+    return value.strip().lower() in MISSING
+
+
+def rows_missing(rows: list[dict[str, str]], column: str) -> list[int]:
+    """1-based data-row numbers (the header is row 1, so data rows start at 2) whose ``column`` is empty."""
+    return [i + 2 for i, r in enumerate(rows) if is_missing(r.get(column, ""))]
+
+
+def parse_float(value: str) -> float:
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(value)
+    return x
+
+
+def describe_rows(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:10])) + (f" … (+{len(rows) - 10})" if len(rows) > 10 else "")

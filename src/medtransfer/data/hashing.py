@@ -1,0 +1,20 @@
+"""Content hashes of sample tables: what makes a manifest and a feature cache key trustworthy."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+
+from medtransfer.data.table import SampleTable
+
+
+def table_hash(table: SampleTable, input_bytes: Callable[[object], bytes], index: np.ndarray | None = None) -> str:
+    """sha256 over inputs and targets (in order) of ``table`` rows ``index``."""
+    rows = range(len(table)) if index is None else index
+    h = hashlib.sha256()
+    for i in rows:
+        h.update(input_bytes(table.inputs[i]))
+    h.update(np.ascontiguousarray(table.targets if index is None else table.targets[index]).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,77 @@
+"""The image modality plug-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medtransfer.data.images.dataset import AUGMENTS, ImageDataset, build_transform
+from medtransfer.data.images.decode import IMAGE_SUFFIXES, to_channels
+from medtransfer.data.images.readers import (
+    read_image_csv,
+    read_image_folder,
+    read_image_inputs,
+    read_image_npz,
+)
+from medtransfer.data.modality import MODALITIES
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import ConfigError
+
+
+class ImageModality:
+    name = "image"
+
+    def claims(self, path: Path) -> bool:
+        if path.is_dir():
+            return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.rglob("*") if p.is_file())
+        if path.suffix.lower() == ".npz":
+            return True
+        if path.suffix.lower() in (".csv", ".tsv"):
+            head = path.read_text(encoding="utf-8-sig", errors="replace")[:2000].lower()
+            return any(c in head.splitlines()[0] for c in ("path", "image", "file")) if head else True
+        return False
+
+    def read(self, path: Path, opts: ReadOptions) -> SampleTable:
+        if path.is_dir():
+            return read_image_folder(path)
+        if path.suffix.lower() == ".npz":
+            return read_image_npz(path, task=opts.task)
+        return read_image_csv(path, opts)
+
+    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
+        return read_image_inputs(sources)
+
+    def input_bytes(self, x: np.ndarray) -> bytes:
+        return np.asarray(x.shape, dtype=np.int64).tobytes() + x.tobytes()
+
+    def backbone_kwargs(self, table: SampleTable) -> dict:
+        return {"in_chans": int(table.inputs[0].shape[2])}
+
+    def preprocessing(self, card: Any, table: SampleTable, settings: dict) -> dict:
+        augment = settings.get("augment", "light")
+        if augment not in AUGMENTS:
+            raise ConfigError(f"unknown augment {augment!r}: use one of {', '.join(AUGMENTS)}.")
+        return {
+            "modality": self.name,
+            "image_size": int(settings.get("image_size") or card.input_size),
+            "in_chans": card.in_chans,
+            "mean": list(card.mean),
+            "std": list(card.std),
+            "interpolation": card.interpolation,
+            "augment": augment,
+        }
+
+    def describe(self, table: SampleTable, pre: dict) -> str:
+        sizes = {im.shape[:2] for im in table.inputs}
+        native = "×".join(map(str, next(iter(sizes)))) + " px" if len(sizes) == 1 else f"{len(sizes)} sizes"
+        return f"{pre['in_chans']}-channel images, {native} native, resized to {pre['image_size']} px"
+
+    def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> ImageDataset:
+        images = [to_channels(x, pre["in_chans"]) for x in inputs]
+        return ImageDataset(images, targets, build_transform(pre, train))
+
+
+MODALITIES.register("image", description="2D medical images: PNG/JPEG/TIFF/DICOM, folders, CSV, .npz")(ImageModality())

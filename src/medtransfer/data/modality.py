@@ -1,0 +1,65 @@
+"""Modality plug-ins: each modality says how to read, hash, preprocess and batch its samples.
+
+The pipeline looks a modality up by name and never branches on it; a new modality registers here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import DataError
+from medtransfer.registry import Registry
+
+
+class Modality(Protocol):
+    name: str
+
+    def claims(self, path: Path) -> bool:
+        """True when this modality can read ``path`` as labelled training data."""
+
+    def read(self, path: Path, opts: ReadOptions) -> SampleTable:
+        """Read labelled samples from ``path``."""
+
+    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
+        """Read unlabelled inputs (for prediction) and their ids."""
+
+    def input_bytes(self, x: Any) -> bytes:
+        """Canonical bytes of one input, for content hashes."""
+
+    def backbone_kwargs(self, table: SampleTable) -> dict:
+        """What the backbone must accept for this data (e.g. ``in_chans``)."""
+
+    def preprocessing(self, card: Any, table: SampleTable, settings: dict) -> dict:
+        """The preprocessing saved with the model: enough to rebuild ``dataset`` at prediction time."""
+
+    def describe(self, table: SampleTable, pre: dict) -> str:
+        """One line for the report: what the inputs are and how they are fed to the model."""
+
+    def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> Dataset:
+        """A torch Dataset of (tensor, target), or tensors when ``targets`` is None."""
+
+
+MODALITIES: Registry[Modality] = Registry("modality", DataError)
+PLUGIN_MODULES = ("medtransfer.data.images.plugin",)
+
+
+def _load_plugins() -> None:
+    for module in PLUGIN_MODULES:
+        importlib.import_module(module)
+
+
+def get_modality(name: str) -> Modality:
+    _load_plugins()
+    return MODALITIES.get(name)
+
+
+def all_modalities() -> list[Modality]:
+    _load_plugins()
+    return [MODALITIES.get(n) for n in MODALITIES]

@@ -1,0 +1,19 @@
+"""How to read a source: column names and the task, validated once at the boundary."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from medtransfer.data.task import TaskKind
+
+
+class ReadOptions(BaseModel):
+    """Columns of tabular sources; ``task`` overrides the inferred task kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label_column: str = "label"
+    path_column: str | None = None  # None: the first of path / image / file / filename
+    group_column: str | None = None  # None: 'group' or 'patient_id' when present
+    split_column: str = "split"
+    task: TaskKind | None = None

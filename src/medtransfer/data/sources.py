@@ -1,0 +1,33 @@
+"""Resolve ``--data`` (a built-in name, a folder, a CSV, an .npz, ...) to a validated SampleTable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medtransfer.data.catalog import DATASETS, load_dataset, load_plugins
+from medtransfer.data.modality import all_modalities
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import DataError
+
+
+def read_data(data: str | Path, opts: ReadOptions | None = None) -> SampleTable:
+    """A built-in dataset by name, or a path read by the first modality that claims it."""
+    opts = opts or ReadOptions()
+    load_plugins()
+    if isinstance(data, str) and data in DATASETS:
+        table = load_dataset(data)
+    else:
+        path = Path(data).expanduser()
+        if not path.exists():
+            close = DATASETS.unknown_message(str(data)) if "/" not in str(data) else ""
+            raise DataError(f"--data {data}: no such file or folder, and not a built-in dataset. {close}".strip())
+        reader = next((m for m in all_modalities() if m.claims(path)), None)
+        if reader is None:
+            raise DataError(
+                f"no reader for {path}: expected a folder of class sub-folders, a CSV with a path column, "
+                "or a MedMNIST-format .npz."
+            )
+        table = reader.read(path, opts)
+    table.check_trainable()
+    return table

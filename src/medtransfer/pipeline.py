@@ -1,0 +1,171 @@
+"""The fit pipeline: data → backbone + head → strategy → training → evaluation → run directory → report.
+
+This is the one place that wires the stages together; the CLI and the Python API both call ``run_fit``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from medtransfer.adapt.head import HeadSpec
+from medtransfer.adapt.model import TransferModel
+from medtransfer.adapt.saved_model import save_model
+from medtransfer.backbones.registry import create_backbone
+from medtransfer.config import FitConfig
+from medtransfer.data.hashing import table_hash
+from medtransfer.data.modality import get_modality
+from medtransfer.data.sources import read_data
+from medtransfer.data.splits import make_split, subsample_train
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import ConfigError
+from medtransfer.evaluation.metrics import compute_metrics, probabilities
+from medtransfer.evaluation.predictions import prediction_rows, write_predictions
+from medtransfer.report.html import render_report
+from medtransfer.run.manifest import build_manifest, now
+from medtransfer.run.rundir import RunDir
+from medtransfer.strategies.strategy import Strategy, create_strategy
+from medtransfer.train.feature_cache import cache_features, feature_key
+from medtransfer.train.loop import TrainData, train_model, write_log_csv
+from medtransfer.train.predict import model_outputs
+
+log = logging.getLogger("medtransfer")
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: where the run is, its metrics and the fitted model (in eval mode)."""
+
+    run_dir: Path
+    metrics: dict
+    model: TransferModel
+    config: FitConfig
+
+    def __repr__(self) -> str:
+        test = self.metrics.get("test", {})
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in test.items() if k in ("auroc", "accuracy", "rmse"))
+        return f"FitResult(run_dir='{self.run_dir}', test: {shown or 'n/a'})"
+
+
+def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
+    """Validate everything first, then train and write the run directory atomically."""
+    import lightning as L
+
+    started = now()
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)
+    _check_monitor(cfg, table)
+    split = subsample_train(
+        table,
+        make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed),
+        cfg.max_train_samples,
+        cfg.seed,
+    )
+    parts = {name: table.subset(idx) for name, idx in split.indices.items() if len(idx)}
+    modality = get_modality(table.modality)
+    strategy = create_strategy(cfg.strategy, cfg.unfreeze_blocks, cfg.unfreeze_every)
+    backbone = create_backbone(
+        cfg.backbone,
+        cfg.pretrained,
+        arch=cfg.arch,
+        trust_pickle=cfg.trust_checkpoint,
+        **modality.backbone_kwargs(table),
+    )
+    pre = modality.preprocessing(backbone.card, table, {"image_size": cfg.image_size, "augment": cfg.augment})
+    model = TransferModel(backbone, HeadSpec(cfg.head, cfg.head_hidden, cfg.dropout), table.task.num_outputs)
+    if table.task.kind == "regression":
+        y = torch.as_tensor(parts["train"].targets, dtype=torch.float32)
+        model.target_mean.fill_(float(y.mean()))
+        model.target_std.fill_(float(y.std().clamp(min=1e-8)))
+    hashes = {name: table_hash(part, modality.input_bytes) for name, part in parts.items()}
+
+    run = RunDir.start(cfg.out_dir(), cfg.resume, cfg.overwrite)
+    run.write_yaml("config.yaml", cfg.model_dump())
+    manifest = build_manifest(cfg.seed, cfg.model_dump(), hashes, split.sizes(), backbone.card.to_dict(), started)
+    run.write_json("manifest.json", manifest)
+    run.write_json(
+        "data_summary.json",
+        {
+            "source": table.source,
+            "modality": table.modality,
+            "split_method": split.method,
+            "sizes": {k: len(v) for k, v in parts.items()},
+            "class_counts": {k: v.class_counts() for k, v in parts.items()},
+            "input_description": modality.describe(table, pre),
+        },
+    )
+
+    data = TrainData(
+        train=modality.dataset(parts["train"].inputs, parts["train"].targets, pre, train=True),
+        train_plain=modality.dataset(parts["train"].inputs, parts["train"].targets, pre, train=False),
+        val=modality.dataset(parts["val"].inputs, parts["val"].targets, pre, train=False),
+        train_targets=parts["train"].targets,
+        val_targets=parts["val"].targets,
+        preprocessing=pre,
+        data_hashes=hashes,
+    )
+    outcome = train_model(model, table.task, strategy, data, cfg, run.partial)
+    write_log_csv(outcome.log_rows, run.path("log.csv"))
+    model.eval()
+
+    metrics: dict = {"task": table.task.kind, "details": {}}
+    rows: list[dict] = []
+    for name in ("val", "test"):
+        if name not in parts:
+            continue
+        part = parts[name]
+        ds = modality.dataset(part.inputs, part.targets, pre, train=False)
+        probs = probabilities(table.task, _outputs(model, strategy, ds, pre, hashes[name]))
+        metrics[name], metrics["details"][name] = compute_metrics(table.task, part.targets, probs)
+        rows += prediction_rows(table.task, part.ids, name, part.targets, probs)
+    metrics["training"] = {
+        "best_epoch": outcome.best_epoch,
+        "epochs_run": outcome.epochs_run,
+        "monitor": outcome.monitor,
+        "best_score": outcome.best_score,
+    }
+    write_predictions(rows, run.path("predictions.csv"))
+    run.write_json("metrics.json", metrics)
+    save_model(
+        model,
+        run.path("model"),
+        {"name": cfg.backbone, "arch": cfg.arch, **modality.backbone_kwargs(table)},
+        table.task,
+        pre,
+    )
+    run.write_json("manifest.json", {**manifest, "finished": now()})
+    render_report(run.partial)
+    final = run.finish()
+    log.info("run written to %s", final)
+    return FitResult(final, metrics, model, cfg)
+
+
+def _outputs(model: TransferModel, strategy: Strategy, ds, pre: dict, data_hash: str) -> np.ndarray:
+    """Model outputs on a split; a linear probe reads its cached features instead of re-running the backbone."""
+    if not strategy.uses_feature_cache:
+        return model_outputs(model, ds)
+    feats = cache_features(model.backbone, ds, feature_key(model.backbone, pre, data_hash))
+    with torch.inference_mode():
+        return model.head_forward(feats).numpy()
+
+
+def _with_positive_class(table: SampleTable, positive: str | None) -> SampleTable:
+    if positive is None:
+        return table
+    names = table.task.class_names
+    if table.task.kind != "binary":
+        raise ConfigError(f"--positive-class applies to binary tasks; this one is {table.task.kind}.")
+    if positive not in names:
+        raise ConfigError(f"--positive-class {positive!r} is not a class; classes are: {', '.join(names)}.")
+    return replace(table, task=replace(table.task, positive=names.index(positive)))
+
+
+def _check_monitor(cfg: FitConfig, table: SampleTable) -> None:
+    if cfg.monitor == "val_auroc" and not table.task.is_classification:
+        raise ConfigError(
+            f"--monitor val_auroc needs a binary or multiclass task; this is {table.task.kind}. Use --monitor val_loss."
+        )

@@ -1,0 +1,71 @@
+"""manifest.json: seed, package versions, data hashes, git commit, times: what reproduces a run."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = (
+    "medtransfer",
+    "torch",
+    "torchvision",
+    "timm",
+    "lightning",
+    "numpy",
+    "scikit-learn",
+    "safetensors",
+    "pydicom",
+    "pillow",
+)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_commit() -> str | None:
+    """The commit of the medtransfer source tree, when it is a git checkout."""
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def build_manifest(
+    seed: int,
+    config: dict,
+    data_hashes: dict[str, str],
+    split_sizes: dict[str, int],
+    backbone_card: dict,
+    started: str,
+) -> dict:
+    return {
+        "seed": seed,
+        "started": started,
+        "finished": None,
+        "command": " ".join(sys.argv),
+        "platform": platform.platform(),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "data_hashes": data_hashes,
+        "split_sizes": split_sizes,
+        "backbone": backbone_card,
+        "config": config,
+    }

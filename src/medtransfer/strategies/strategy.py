@@ -1,0 +1,108 @@
+"""Strategies decide, per epoch, how many of the backbone's top blocks train; the head always trains.
+
+The decision depends on the epoch number alone, so a resumed run re-derives it exactly. Parameter groups
+are built once: the head at ``lr``, backbone block *k* from the top at ``lr * backbone_lr_scale *
+layer_decay**k`` (discriminative learning rates). Frozen parameters have no gradient, which the optimizer
+skips, and BatchNorm layers in frozen blocks stay in eval mode so their statistics do not drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from medtransfer.adapt.model import TransferModel
+from medtransfer.errors import ConfigError
+from medtransfer.registry import Registry
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    lr: float = 1e-3
+    backbone_lr_scale: float = 0.1
+    layer_decay: float = 0.8
+
+
+class Strategy:
+    """Base: subclasses set ``uses_feature_cache`` and implement ``trainable_top_blocks``."""
+
+    name = "base"
+    uses_feature_cache = False
+
+    def __init__(self, unfreeze_blocks: int = 2, unfreeze_every: int = 1) -> None:
+        self.unfreeze_blocks = unfreeze_blocks
+        self.unfreeze_every = unfreeze_every
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        """How many backbone blocks, counted from the output end, train during ``epoch``."""
+        raise NotImplementedError
+
+    def max_trainable_blocks(self, n_blocks: int) -> int:
+        return max(self.trainable_top_blocks(n_blocks, e) for e in range(n_blocks * self.unfreeze_every + 2))
+
+    def apply(self, model: TransferModel, epoch: int) -> None:
+        """Set ``requires_grad`` for ``epoch`` and put BatchNorm of frozen blocks in eval mode."""
+        blocks = model.backbone.param_blocks()
+        k = self.trainable_top_blocks(len(blocks), epoch)
+        for i, params in enumerate(blocks):
+            for p in params:
+                p.requires_grad_(i >= len(blocks) - k)
+        for p in model.head.parameters():
+            p.requires_grad_(True)
+        for module in model.backbone.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.weight is not None:
+                module.train(model.training and module.weight.requires_grad)
+
+    def param_groups(self, model: TransferModel, rates: LearningRates) -> list[dict]:
+        """Optimizer groups: the head, then every backbone block this strategy ever trains."""
+        groups = [{"params": list(model.head.parameters()), "lr": rates.lr, "name": "head"}]
+        blocks = model.backbone.param_blocks()
+        n_train = self.max_trainable_blocks(len(blocks))
+        for depth, params in enumerate(reversed(blocks[len(blocks) - n_train :])):
+            lr = rates.lr * rates.backbone_lr_scale * rates.layer_decay**depth
+            groups.append({"params": params, "lr": lr, "name": f"backbone_top{depth}"})
+        return groups
+
+
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy", ConfigError)
+
+
+@STRATEGIES.register("linear_probe", description="frozen backbone; features computed once and cached; head only")
+class LinearProbe(Strategy):
+    name = "linear_probe"
+    uses_feature_cache = True
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return 0
+
+
+@STRATEGIES.register("partial", description="the last N backbone blocks (--unfreeze-blocks) and the head")
+class Partial(Strategy):
+    name = "partial"
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return min(self.unfreeze_blocks, n_blocks)
+
+
+@STRATEGIES.register("full", description="every parameter, with layer-wise learning rates")
+class Full(Strategy):
+    name = "full"
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return n_blocks
+
+
+@STRATEGIES.register("gradual", description="head first, then one more block from the top every N epochs")
+class Gradual(Strategy):
+    name = "gradual"
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return min(n_blocks, epoch // self.unfreeze_every)
+
+
+def create_strategy(name: str, unfreeze_blocks: int = 2, unfreeze_every: int = 1) -> Strategy:
+    """Instantiate a registered strategy."""
+    if unfreeze_blocks < 0 or unfreeze_every < 1:
+        raise ConfigError("--unfreeze-blocks must be ≥ 0 and --unfreeze-every ≥ 1.")
+    return STRATEGIES.get(name)(unfreeze_blocks=unfreeze_blocks, unfreeze_every=unfreeze_every)

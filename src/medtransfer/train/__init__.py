@@ -1,0 +1,1 @@
+"""Training: the Lightning module and loop, the feature cache, batched prediction."""

@@ -1,0 +1,187 @@
+"""Run Lightning's loop: early stopping and checkpoints on the validation metric, resume, CSV log."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from medtransfer.adapt.model import TransferModel
+from medtransfer.config import FitConfig
+from medtransfer.data.task import TaskSpec
+from medtransfer.strategies.strategy import LearningRates, Strategy
+from medtransfer.train.feature_cache import cache_features, feature_key
+from medtransfer.train.losses import inverse_frequency_weights
+from medtransfer.train.module import TransferModule
+from medtransfer.train.sampling import EpochShuffleSampler
+
+log = logging.getLogger("medtransfer")
+LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_auroc")
+
+
+@dataclass
+class TrainData:
+    """Datasets for one fit: ``train`` augments; ``train_plain`` and ``val`` do not (feature caching)."""
+
+    train: Dataset
+    train_plain: Dataset
+    val: Dataset
+    train_targets: np.ndarray
+    val_targets: np.ndarray
+    preprocessing: dict
+    data_hashes: dict[str, str]
+
+
+@dataclass
+class TrainOutcome:
+    best_epoch: int | None
+    epochs_run: int
+    best_score: float | None
+    monitor: str
+    log_rows: list[dict]
+
+
+def train_model(
+    model: TransferModel,
+    task: TaskSpec,
+    strategy: Strategy,
+    data: TrainData,
+    cfg: FitConfig,
+    workdir: Path,
+) -> TrainOutcome:
+    """Fine-tune ``model`` in place and load its best validation checkpoint back into it."""
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    for name in ("lightning.pytorch", "lightning.fabric"):  # device banners and tips are noise here
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    train_ds, val_ds = data.train, data.val
+    if strategy.uses_feature_cache:
+        train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
+    weights = None
+    if cfg.class_weights and task.is_classification:
+        weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
+    rates = LearningRates(cfg.lr, cfg.backbone_lr_scale, cfg.layer_decay)
+    module = TransferModule(
+        model,
+        task,
+        strategy,
+        rates,
+        cfg.weight_decay,
+        cfg.scheduler,
+        cfg.seed,
+        on_features=strategy.uses_feature_cache,
+        class_weights=weights,
+    )
+    mode = "min" if cfg.monitor == "val_loss" else "max"
+    folder = workdir / "checkpoints"
+    checkpoint = ModelCheckpoint(
+        dirpath=folder,
+        filename="best",
+        monitor=cfg.monitor,
+        mode=mode,
+        save_top_k=1,
+        save_last=False,
+        enable_version_counter=False,
+    )
+    # Lightning's save_last refreshes last.ckpt only when a new best is saved; resume needs every epoch
+    every_epoch = ModelCheckpoint(
+        dirpath=folder, filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator=cfg.accelerator,
+        precision=cfg.precision,
+        devices=1,
+        deterministic=cfg.deterministic,
+        logger=CSVLogger(workdir, name="logs", version=0),
+        callbacks=[
+            checkpoint,
+            every_epoch,
+            EarlyStopping(monitor=cfg.monitor, mode=mode, patience=cfg.patience),
+        ],
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )
+    train_loader = DataLoader(
+        train_ds,
+        batch_size=cfg.batch_size,
+        sampler=EpochShuffleSampler(len(train_ds), cfg.seed),
+        drop_last=len(train_ds) > cfg.batch_size,
+    )
+    val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64))
+    last = folder / "last.ckpt"
+    metrics_csv = workdir / "logs" / "version_0" / "metrics.csv"
+    resume_from = str(last) if cfg.resume and last.is_file() else None
+    earlier_rows = _epoch_rows(metrics_csv) if resume_from else []  # Lightning's CSV logger starts afresh
+    if resume_from:
+        log.info("resuming from %s", last)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*Checkpoint directory.*exists and is not empty.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*")
+        warnings.filterwarnings("ignore", ".*Experiment logs directory.*")
+        trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
+    best = checkpoint.best_model_path or str(last)
+    state = torch.load(best, map_location="cpu", weights_only=True)
+    module.load_state_dict(state["state_dict"])
+    new_rows = _epoch_rows(metrics_csv)
+    first_new = new_rows[0]["epoch"] if new_rows else float("inf")
+    rows = [r for r in earlier_rows if r["epoch"] < first_new] + new_rows
+    best_epoch = _best_epoch(rows, cfg.monitor, mode)
+    score = checkpoint.best_model_score
+    return TrainOutcome(best_epoch, len(rows), None if score is None else float(score), cfg.monitor, rows)
+
+
+def _feature_datasets(model: TransferModel, data: TrainData, batch_size: int) -> tuple[Dataset, Dataset]:
+    out = []
+    for name, ds, targets in (
+        ("train", data.train_plain, data.train_targets),
+        ("val", data.val, data.val_targets),
+    ):
+        key = feature_key(model.backbone, data.preprocessing, data.data_hashes[name])
+        feats = cache_features(model.backbone, ds, key, max(batch_size, 64))
+        out.append(TensorDataset(feats, torch.as_tensor(targets)))
+    return out[0], out[1]
+
+
+def _epoch_rows(metrics_csv: Path) -> list[dict]:
+    """One row per epoch from Lightning's CSV log (it writes train and val metrics on separate lines)."""
+    if not metrics_csv.is_file():
+        return []
+    merged: dict[int, dict] = {}
+    with open(metrics_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if not row.get("epoch"):
+                continue
+            epoch = int(float(row["epoch"]))
+            entry = merged.setdefault(epoch, {"epoch": epoch})
+            for k in LOG_COLUMNS[1:]:
+                if row.get(k):
+                    entry[k] = float(row[k])
+    return [merged[e] for e in sorted(merged)]
+
+
+def _best_epoch(rows: list[dict], monitor: str, mode: str) -> int | None:
+    scored = [r for r in rows if monitor in r]
+    if not scored:
+        return None
+    pick = min if mode == "min" else max
+    return pick(scored, key=lambda r: r[monitor])["epoch"]
+
+
+def write_log_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,93 @@
+"""The LightningModule: loss, optimizer groups from the strategy, schedule, per-epoch freezing and seeding."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from medtransfer.adapt.model import TransferModel
+from medtransfer.data.task import TaskSpec
+from medtransfer.strategies.strategy import LearningRates, Strategy
+from medtransfer.train.losses import task_loss
+
+
+class TransferModule(L.LightningModule):
+    """Trains ``model`` (or only its head, on cached features, when ``on_features``)."""
+
+    def __init__(
+        self,
+        model: TransferModel,
+        task: TaskSpec,
+        strategy: Strategy,
+        rates: LearningRates,
+        weight_decay: float,
+        scheduler: str,
+        seed: int,
+        on_features: bool = False,
+        class_weights: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.model, self.task, self.strategy, self.rates = model, task, strategy, rates
+        self.weight_decay, self.scheduler_name, self.seed = weight_decay, scheduler, seed
+        self.on_features = on_features
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.head_forward(x) if self.on_features else self.model(x)
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return task_loss(self.task, out, y, self.class_weights, self.model.target_mean, self.model.target_std)
+
+    def on_train_epoch_start(self) -> None:
+        # seed from (seed, epoch): shuffling, augmentation and dropout of an epoch do not depend on
+        # whether the run was resumed, so a resumed run ends where an uninterrupted one would
+        torch.manual_seed(self.seed * 100_003 + self.current_epoch)
+        self.strategy.apply(self.model, self.current_epoch)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self._loss(self(x), y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x, y = batch
+        out = self(x)
+        self.log("val_loss", self._loss(out, y), on_step=False, on_epoch=True, batch_size=len(y))
+        self._val_outputs.append((out.detach(), y.detach()))
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs:
+            return
+        out = torch.cat([o for o, _ in self._val_outputs])
+        y = torch.cat([t for _, t in self._val_outputs])
+        self._val_outputs.clear()
+        if self.task.is_classification:
+            self.log("val_acc", (out.argmax(1) == y).float().mean())
+            self.log("val_auroc", _auroc(self.task, out, y))
+
+    def configure_optimizers(self):
+        groups = self.strategy.param_groups(self.model, self.rates)
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        epochs = self.trainer.max_epochs
+        if self.scheduler_name == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+        if self.scheduler_name == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=[g["lr"] for g in groups],
+                total_steps=self.trainer.estimated_stepping_batches,
+            )
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return optimizer
+
+
+def _auroc(task: TaskSpec, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    from torchmetrics.functional import auroc
+
+    probs = logits.softmax(1)
+    if task.kind == "binary":
+        return auroc(probs[:, task.positive_index], (y == task.positive_index).long(), task="binary")
+    return auroc(probs, y.long(), task="multiclass", num_classes=len(task.class_names))

@@ -1,0 +1,94 @@
+"""The command line: bad input ends in one line on stderr, exit 2, no traceback, no run directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "medtransfer", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def assert_clean_failure(res: subprocess.CompletedProcess, *needles: str) -> None:
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_missing_data_path(tmp_path):
+    res = run_cli("fit", "--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "run"))
+    assert_clean_failure(res, "nope.csv", "no such file")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
+
+
+def test_wrong_label_column_names_the_columns(tmp_path, image_csv):
+    res = run_cli("fit", "--data", str(image_csv), "--out", str(tmp_path / "run"))
+    assert_clean_failure(res, "'label' not found", "path, diagnosis, patient_id", "--label-column")
+    assert not (tmp_path / "run.partial").exists()
+
+
+def test_unknown_backbone_suggests(tmp_path, npz_data):
+    res = run_cli("fit", "--data", str(npz_data), "--backbone", "efficientnet_lite9", "--out", str(tmp_path / "r"))
+    assert_clean_failure(res, "unknown backbone 'efficientnet_lite9'", "Did you mean")
+
+
+def test_corrupt_image_is_named(tmp_path, image_folder):
+    bad = image_folder / "benign" / "5.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    res = run_cli("fit", "--data", str(image_folder), "--out", str(tmp_path / "r"))
+    assert_clean_failure(res, str(bad))
+
+
+def test_invalid_setting_is_a_config_error(tmp_path, npz_data):
+    res = run_cli("fit", "--data", str(npz_data), "--epochs", "0", "--out", str(tmp_path / "r"))
+    assert_clean_failure(res, "epochs")
+
+
+def test_yaml_config_with_flag_override_then_evaluate_and_predict(tmp_path, npz_data):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        f"data: {npz_data}\nbackbone: test_efficientnet\nstrategy: full\nimage_size: 32\nepochs: 5\n"
+        "head_hidden: 16\nprogress: false\n"
+    )
+    out = tmp_path / "run"
+    res = run_cli("fit", "-c", str(cfg), "--epochs", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "epochs: 1" in (out / "config.yaml").read_text()
+
+    res = run_cli("evaluate", str(out), "--data", str(npz_data), "--out", str(tmp_path / "eval"))
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "eval" / "metrics.json").is_file()
+
+    from PIL import Image
+
+    Image.new("L", (28, 28), 200).save(tmp_path / "new.png")
+    res = run_cli("predict", str(out), "--input", str(tmp_path / "new.png"), "--out", str(tmp_path / "p.csv"))
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "p.csv").read_text().startswith("id,split,label,prediction,prob_0,prob_1")
+
+
+def test_finished_run_is_not_overwritten(tmp_path, npz_data):
+    (tmp_path / "run").mkdir()
+    res = run_cli("fit", "--data", str(npz_data), "--backbone", "test_efficientnet", "--out", str(tmp_path / "run"))
+    assert_clean_failure(res, "already holds a finished run", "--overwrite")
+
+
+def test_predict_on_missing_run(tmp_path):
+    res = run_cli("predict", str(tmp_path / "norun"), "--input", "x.png")
+    assert_clean_failure(res, "run directory", "not found")
+
+
+@pytest.mark.parametrize("command", ["backbones", "datasets"])
+def test_listing_commands_show_licences(command):
+    res = run_cli(command)
+    assert res.returncode == 0 and "licence" in res.stdout
+    assert ("efficientnet_lite0" if command == "backbones" else "breastmnist") in res.stdout

@@ -1,0 +1,203 @@
+"""End-to-end fits on tiny real data: the run-directory contract, load/predict, caching, resume, tasks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import medtransfer
+from medtransfer.backbones.timm_backbone import TimmBackbone
+from medtransfer.data.images.readers import read_image_npz
+from medtransfer.errors import RunError
+from tests.conftest import planted_image, save_png
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_fit_writes_the_run_directory_contract(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
+    run = result.run_dir
+    assert run == Path(tiny_fit_settings["out"]) and not run.with_name("run.partial").exists()
+    for name in (
+        "config.yaml",
+        "manifest.json",
+        "metrics.json",
+        "predictions.csv",
+        "log.csv",
+        "report.html",
+        "model/weights.safetensors",
+        "model/model.json",
+        "checkpoints/best.ckpt",
+    ):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["task"] == "binary"
+    for split in ("val", "test"):
+        assert {"accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "sensitivity", "specificity"} <= set(
+            metrics[split]
+        )
+        assert all(isinstance(v, float) for v in metrics[split].values())
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["seed"] == 0 and manifest["versions"]["torch"] and manifest["finished"]
+    assert set(manifest["data_hashes"]) == {"train", "val", "test"}
+    rows = _rows(run / "predictions.csv")
+    assert list(rows[0]) == ["id", "split", "label", "prediction", "prob_0", "prob_1"]
+    assert {r["split"] for r in rows} == {"val", "test"} and len(rows) == 40
+    html = (run / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4 and "Not a medical device" in html
+    assert [int(r["epoch"]) for r in _rows(run / "log.csv")] == [0, 1, 2]
+
+
+def test_load_predicts_exactly_what_the_run_scored(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="partial", **tiny_fit_settings)
+    loaded = medtransfer.load(result.run_dir)
+    table = read_image_npz(npz_data)
+    test = table.subset(np.where(table.split == "test")[0])
+    probs = loaded.predict(test.inputs)
+    saved = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
+    assert np.allclose(probs[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)
+    evaluated = medtransfer.evaluate(result.run_dir, npz_data)
+    assert evaluated["n"] == 20
+    assert evaluated["metrics"]["auroc"] == pytest.approx(result.metrics["test"]["auroc"])
+
+
+def test_predict_files_uses_saved_preprocessing(tmp_path, npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
+    rng = np.random.default_rng(5)
+    files = [save_png(planted_image(i % 2, rng, size=50), tmp_path / "new" / f"{i}.png") for i in range(4)]
+    rows = medtransfer.predict(result.run_dir, files)
+    assert [r["id"] for r in rows] == [str(f) for f in files]
+    assert all(abs(float(r["prob_0"]) + float(r["prob_1"]) - 1) < 1e-5 for r in rows)
+
+
+def test_linear_probe_reuses_cached_features_without_backbone_forward(npz_data, tiny_fit_settings, monkeypatch):
+    settings = dict(tiny_fit_settings, backbone="efficientnet_lite0", strategy="linear_probe", epochs=4)
+    calls = {"n": 0}
+    original = TimmBackbone.forward
+
+    def counting(self, x):
+        calls["n"] += 1
+        return original(self, x)
+
+    monkeypatch.setattr(TimmBackbone, "forward", counting)
+    first = medtransfer.fit(npz_data, **settings)
+    # one pass over train, val and test (batches of 64): never once per epoch
+    assert calls["n"] == 3
+
+    def forbidden(self, x):
+        raise AssertionError("backbone forward on a cached linear probe")
+
+    monkeypatch.setattr(TimmBackbone, "forward", forbidden)
+    second = medtransfer.fit(npz_data, **dict(settings, out=settings["out"] + "_again"))
+    assert second.metrics["test"] == first.metrics["test"]
+
+
+def test_same_seed_same_metrics(npz_data, tiny_fit_settings):
+    a = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
+    b = medtransfer.fit(npz_data, strategy="full", **dict(tiny_fit_settings, out=tiny_fit_settings["out"] + "b"))
+    assert (a.run_dir / "metrics.json").read_text() == (b.run_dir / "metrics.json").read_text()
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_continues_at_the_right_epoch_and_ends_like_an_uninterrupted_run(
+    npz_data, tiny_fit_settings, monkeypatch
+):
+    from medtransfer.train.module import TransferModule
+
+    settings = dict(tiny_fit_settings, strategy="full", epochs=4, patience=10)
+    reference = medtransfer.fit(npz_data, **dict(settings, out=settings["out"] + "_ref"))
+
+    original = TransferModule.on_train_epoch_start
+    started = []
+
+    def crash_at_epoch_2(self):
+        started.append(self.current_epoch)
+        if self.current_epoch == 2 and not self.trainer.ckpt_path:
+            raise Interrupt
+        original(self)
+
+    monkeypatch.setattr(TransferModule, "on_train_epoch_start", crash_at_epoch_2)
+    with pytest.raises(Interrupt):
+        medtransfer.fit(npz_data, **settings)
+    partial = Path(settings["out"] + ".partial")
+    assert partial.is_dir() and not Path(settings["out"]).exists()
+    with pytest.raises(RunError, match="--resume"):
+        medtransfer.fit(npz_data, **settings)
+
+    started.clear()
+    resumed = medtransfer.fit(npz_data, **dict(settings, resume=True))
+    assert started == [2, 3]  # continued where the checkpoint left off
+    assert [int(r["epoch"]) for r in _rows(resumed.run_dir / "log.csv")] == [0, 1, 2, 3]
+    assert resumed.metrics["test"] == reference.metrics["test"]
+
+
+def test_regression_run_from_csv(tmp_path, tiny_fit_settings):
+    rng = np.random.default_rng(3)
+    lines = ["path,size"]
+    for i in range(40):
+        side = 4 + i % 12
+        img = np.zeros((24, 24, 1), np.uint8)
+        img[:side, :side] = 220
+        save_png(img, tmp_path / "reg" / f"{i}.png")
+        lines.append(f"reg/{i}.png,{side + rng.normal(scale=0.1):.3f}")
+    (tmp_path / "reg.csv").write_text("\n".join(lines))
+    result = medtransfer.fit(
+        tmp_path / "reg.csv",
+        label_column="size",
+        task="regression",
+        strategy="full",
+        **dict(tiny_fit_settings, epochs=2),
+    )
+    assert result.metrics["task"] == "regression"
+    assert {"rmse", "mae", "r2", "spearman"} <= set(result.metrics["test"])
+    assert "Parity" in (result.run_dir / "report.html").read_text()
+
+
+def test_multilabel_run_from_csv(tmp_path, tiny_fit_settings):
+    rng = np.random.default_rng(4)
+    lines = ["path,square,stripe"]
+    for i in range(48):
+        square, stripe = i % 2, (i // 2) % 2
+        img = rng.integers(0, 60, (24, 24, 1), dtype=np.uint8)
+        if square:
+            img[2:8, 2:8] = 230
+        if stripe:
+            img[18:20, :] = 230
+        save_png(img, tmp_path / "ml" / f"{i}.png")
+        lines.append(f"ml/{i}.png,{square},{stripe}")
+    (tmp_path / "ml.csv").write_text("\n".join(lines))
+    result = medtransfer.fit(
+        tmp_path / "ml.csv",
+        label_column="square,stripe",
+        strategy="full",
+        **dict(tiny_fit_settings, epochs=2),
+    )
+    assert result.metrics["task"] == "multilabel"
+    per_label = json.loads((result.run_dir / "metrics.json").read_text())["details"]["test"]["per_label"]
+    assert set(per_label) == {"square", "stripe"}
+
+
+@pytest.mark.slow
+def test_fit_on_a_breastmnist_slice_beats_chance(tmp_path):
+    result = medtransfer.fit(
+        "breastmnist",
+        backbone="efficientnet_lite0",
+        strategy="linear_probe",
+        max_train_samples=200,
+        image_size=64,
+        epochs=15,
+        progress=False,
+        out=str(tmp_path / "breast"),
+    )
+    assert result.metrics["test"]["auroc"] > 0.75
+    assert result.metrics["test"]["balanced_accuracy"] > 0.6
