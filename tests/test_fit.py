@@ -43,7 +43,8 @@ def test_fit_writes_the_run_directory_contract(npz_data, tiny_fit_settings):
         assert {"accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "sensitivity", "specificity"} <= set(
             metrics[split]
         )
-        assert all(isinstance(v, float) for v in metrics[split].values())
+        for name, value in metrics[split].items():  # numbers, and [low, high] intervals beside them
+            assert isinstance(value, float) or (name.endswith("_ci") and len(value) == 2), name
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["versions"]["torch"] and manifest["finished"]
     assert set(manifest["data_hashes"]) == {"train", "val", "test"}
@@ -53,6 +54,42 @@ def test_fit_writes_the_run_directory_contract(npz_data, tiny_fit_settings):
     html = (run / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "Not a medical device" in html
     assert [int(r["epoch"]) for r in _rows(run / "log.csv")] == [0, 1, 2]
+    lo, hi = metrics["test"]["auroc_ci"]
+    assert lo <= metrics["test"]["auroc"] <= hi
+    assert {"ece", "brier"} <= set(metrics["calibration"]["test"])
+    assert 0 <= metrics["operating_point"]["threshold"] <= 1 and "sensitivity_ci" in metrics["operating_point"]["test"]
+    assert "Operating point" in html and "Reliability diagram" in html
+
+
+def test_operating_point_is_chosen_on_validation_never_on_test(npz_data, tiny_fit_settings, monkeypatch):
+    from medtransfer.evaluation import operating_point
+
+    seen = []
+    original = operating_point.choose_threshold
+
+    def spy(y, score, target=None):
+        seen.append(np.asarray(y).copy())
+        return original(y, score, target)
+
+    monkeypatch.setattr(operating_point, "choose_threshold", spy)
+    result = medtransfer.fit(npz_data, strategy="full", target_sensitivity=0.9, **tiny_fit_settings)
+    val_rows = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "val"]
+    assert len(seen) == 1 and len(seen[0]) == len(val_rows)
+    assert seen[0].tolist() == [int(r["label"] == "1") for r in val_rows]
+    op = result.metrics["operating_point"]
+    assert op["method"].startswith("sensitivity ≥ 0.9") and op["val"]["sensitivity"] >= 0.9
+
+
+def test_compare_two_runs_on_the_same_test_set(npz_data, tiny_fit_settings):
+    a = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
+    b = medtransfer.fit(
+        npz_data, strategy="linear_probe", **dict(tiny_fit_settings, out=tiny_fit_settings["out"] + "b")
+    )
+    result = medtransfer.compare(a.run_dir, b.run_dir)
+    assert result["n"] == 20
+    boot = result["paired_bootstrap"]["auroc"]
+    assert boot["difference"] == pytest.approx(a.metrics["test"]["auroc"] - b.metrics["test"]["auroc"])
+    assert 0 <= result["delong"]["p_value"] <= 1
 
 
 def test_load_predicts_exactly_what_the_run_scored(npz_data, tiny_fit_settings):
@@ -159,7 +196,7 @@ def test_regression_run_from_csv(tmp_path, tiny_fit_settings):
         **dict(tiny_fit_settings, epochs=2),
     )
     assert result.metrics["task"] == "regression"
-    assert {"rmse", "mae", "r2", "spearman"} <= set(result.metrics["test"])
+    assert {"rmse", "mae", "r2", "spearman", "rmse_ci", "spearman_ci"} <= set(result.metrics["test"])
     assert "Parity" in (result.run_dir / "report.html").read_text()
 
 
@@ -185,6 +222,22 @@ def test_multilabel_run_from_csv(tmp_path, tiny_fit_settings):
     assert result.metrics["task"] == "multilabel"
     per_label = json.loads((result.run_dir / "metrics.json").read_text())["details"]["test"]["per_label"]
     assert set(per_label) == {"square", "stripe"}
+    assert "label (test)" in (result.run_dir / "report.html").read_text()
+
+
+def test_class_weights_onecycle_and_linear_head_train(image_csv, tiny_fit_settings):
+    result = medtransfer.fit(
+        image_csv,
+        label_column="diagnosis",
+        strategy="gradual",
+        class_weights=True,
+        scheduler="onecycle",
+        head="linear",
+        **dict(tiny_fit_settings, epochs=2),
+    )
+    model = json.loads((result.run_dir / "model" / "model.json").read_text())
+    assert model["head"]["kind"] == "linear" and model["task"]["class_names"] == ["normal", "tumour"]
+    assert "group-aware" in json.loads((result.run_dir / "data_summary.json").read_text())["split_method"]
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@
 >>> model = medtransfer.load(result.run_dir)  # doctest: +SKIP
 """
 
-from medtransfer.api import backbones, datasets, evaluate, fit, load, predict
+from medtransfer.api import backbones, compare, datasets, evaluate, fit, load, predict
 from medtransfer.errors import BackboneError, ConfigError, DataError, MedtransferError, RunError
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ __all__ = [
     "MedtransferError",
     "RunError",
     "backbones",
+    "compare",
     "datasets",
     "evaluate",
     "fit",

@@ -49,6 +49,13 @@ def predict(run: str | Path, inputs: list[str | Path]) -> list[dict]:
     return load(run).predict_files([Path(p) for p in inputs])
 
 
+def compare(run_a: str | Path, run_b: str | Path, split: str = "test") -> dict:
+    """Paired comparison of two runs on the same samples: bootstrap per metric and DeLong for AUROC."""
+    from medtransfer.compare_runs import compare_runs
+
+    return compare_runs(Path(run_a), Path(run_b), split)
+
+
 def backbones() -> list[dict]:
     """Registered backbones with source and licence."""
     from medtransfer.backbones.registry import list_backbones

@@ -52,6 +52,9 @@ def fit(
     split_column: Annotated[str | None, Opt(help="column with train / val / test per row")] = None,
     task: Annotated[str | None, Opt(help="binary | multiclass | multilabel | regression (default: inferred)")] = None,
     positive_class: Annotated[str | None, Opt(help="binary: the class sensitivity refers to")] = None,
+    target_sensitivity: Annotated[
+        float | None, Opt(help="binary: operating point reaching this sensitivity on validation (default Youden)")
+    ] = None,
     val_fraction: Annotated[float | None, Opt()] = None,
     test_fraction: Annotated[float | None, Opt()] = None,
     max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
@@ -115,6 +118,38 @@ def predict(
 
 
 @app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="first finished run")],
+    run_b: Annotated[Path, typer.Argument(help="second finished run, scored on the same data")],
+    split: Annotated[str, Opt(help="split of predictions.csv to compare")] = "test",
+    out: Annotated[Path | None, Opt("--out", "-o", help="write the comparison as JSON")] = None,
+) -> None:
+    """Do two models differ on the same test set? Paired bootstrap per metric, DeLong for AUROC."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from medtransfer.api import compare as api_compare
+
+    result = api_compare(run_a, run_b, split=split)
+    table = Table("metric", "A", "B", "A − B [95% CI]", "p", title=f"{result['n']} shared {split} samples")
+    for name, r in result["paired_bootstrap"].items():
+        ci = r["difference_ci"]
+        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+        table.add_row(
+            name, f"{r['a']:.3f}", f"{r['b']:.3f}", f"{r['difference']:+.3f}{interval}", f"{r['p_value']:.3g}"
+        )
+    console = Console()
+    console.print(table)
+    if "delong" in result:
+        d = result["delong"]
+        console.print(
+            f"DeLong: AUROC {d['auroc_a']:.3f} vs {d['auroc_b']:.3f}, z = {d['z']:.2f}, p = {d['p_value']:.3g}"
+        )
+    if out:
+        out.write_text(json.dumps(result, indent=2))
+
+
+@app.command()
 def backbones() -> None:
     """List built-in backbones with weight source and licence."""
     from medtransfer.api import backbones as api_backbones
@@ -163,12 +198,28 @@ def _print_metrics(metrics: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in ("details", "training")]
-    names = sorted({m for s in splits for m in metrics[s]})
-    table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics")
+    skip = {"details", "training", "calibration", "operating_point"}
+    splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
+    names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
+    table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics (95% bootstrap CI)")
     for m in names:
-        table.add_row(m, *(f"{metrics[s][m]:.4f}" if m in metrics[s] else "–" for s in splits))
+        table.add_row(m, *(_with_ci(metrics[s], m) for s in splits))
     Console().print(table)
+    point = metrics.get("operating_point")
+    if point and "threshold" in point:
+        test = point.get("test", {})
+        Console().print(
+            f"operating point ({point['method']}, chosen on validation): threshold {point['threshold']:.3f} → "
+            + ", ".join(f"{k} {test[k]:.3f}" for k in ("sensitivity", "specificity", "ppv", "npv") if k in test)
+            + " on test"
+        )
+
+
+def _with_ci(values: dict, name: str) -> str:
+    if name not in values:
+        return "–"
+    ci = values.get(f"{name}_ci")
+    return f"{values[name]:.4f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def _configure_logging() -> None:

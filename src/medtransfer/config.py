@@ -25,6 +25,7 @@ class FitConfig(BaseModel):
     split_column: str = "split"
     task: TaskKind | None = None
     positive_class: str | None = None
+    target_sensitivity: float | None = Field(None, gt=0, le=1)
 
     backbone: str = "efficientnet_lite0"
     arch: str | None = None

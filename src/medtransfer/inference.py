@@ -89,7 +89,7 @@ def evaluation_rows(table: SampleTable, split: str | None) -> SampleTable:
 def evaluate_data(run: str | Path, data: str, opts: ReadOptions | None = None, split: str | None = None) -> dict:
     """Metrics of a finished run on ``data`` (built-in name or path), with the run's own preprocessing."""
     loaded = load(run)
-    table = evaluation_rows(read_data(data, opts or ReadOptions(task=None)), split)
+    table = evaluation_rows(read_data(data, opts or ReadOptions(), for_training=False), split)
     metrics, details, rows = loaded.evaluate(table)
     return {
         "task": loaded.task.kind,

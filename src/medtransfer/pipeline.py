@@ -23,7 +23,8 @@ from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split, subsample_train
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
-from medtransfer.evaluation.metrics import compute_metrics, probabilities
+from medtransfer.evaluation.clinical import evaluate_splits
+from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_predictions
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now
@@ -112,16 +113,16 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     write_log_csv(outcome.log_rows, run.path("log.csv"))
     model.eval()
 
-    metrics: dict = {"task": table.task.kind, "details": {}}
-    rows: list[dict] = []
+    scored, rows = {}, []
     for name in ("val", "test"):
         if name not in parts:
             continue
         part = parts[name]
         ds = modality.dataset(part.inputs, part.targets, pre, train=False)
         probs = probabilities(table.task, _outputs(model, strategy, ds, pre, hashes[name]))
-        metrics[name], metrics["details"][name] = compute_metrics(table.task, part.targets, probs)
+        scored[name] = (part.targets, probs)
         rows += prediction_rows(table.task, part.ids, name, part.targets, probs)
+    metrics = evaluate_splits(table.task, scored, cfg.seed, cfg.target_sensitivity)
     metrics["training"] = {
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.epochs_run,

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from medtransfer.backbones.base import Backbone
-from medtransfer.backbones.file_weights import load_into, read_state_dict, sha256_file
+from medtransfer.backbones.file_weights import load_into, read_state_dict
 from medtransfer.backbones.registry import BACKBONES, offline_hint
 from medtransfer.backbones.timm_backbone import (
     TimmBackbone,
@@ -20,6 +20,7 @@ from medtransfer.backbones.timm_backbone import (
     create_timm_model,
     match_input_stats,
 )
+from medtransfer.data.hashing import file_digest
 from medtransfer.errors import BackboneError
 
 log = logging.getLogger("medtransfer")
@@ -53,7 +54,7 @@ def _packaged_lite(variant: int, pretrained: bool, in_chans: int) -> Backbone:
         if len(src) != len(dst) or any(source[s].shape != target[d].shape for s, d in zip(src, dst, strict=True)):
             raise BackboneError(f"{weights} does not match {arch}: reinstall the weights package.")
         model.load_state_dict({d: source[s] for s, d in zip(src, dst, strict=True)}, strict=False)
-        card.weights_sha256 = sha256_file(weights)
+        card.weights_sha256 = file_digest(weights)
     adapt_first_conv(model, card, in_chans)
     return TimmBackbone(model, card)
 
@@ -140,5 +141,5 @@ def file_backbone(path: Path, arch: str, pretrained: bool, in_chans: int, trust_
             raise BackboneError(f"no tensor of {path} fits {arch}: is --arch the right architecture?")
         log.info("weights %s → %s: %s", path.name, arch, report.summary())
         card.changes.append(report.summary())
-        card.weights_sha256 = sha256_file(path)
+        card.weights_sha256 = file_digest(path)
     return TimmBackbone(model, card)

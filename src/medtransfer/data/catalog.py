@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import os
@@ -10,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from medtransfer.data.hashing import file_digest
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
 from medtransfer.registry import Registry
@@ -48,8 +48,8 @@ def fetch_file(relative: str, url: str, md5: str) -> Path:
     """``data_dir()/relative``; when missing, download ``url``, check ``md5`` and move it there atomically."""
     target = data_dir() / relative
     if target.is_file():
-        if md5_file(target) != md5:
-            log.warning("%s has md5 %s, not the official %s: using it anyway", target, md5_file(target), md5)
+        if file_digest(target, "md5") != md5:
+            log.warning("%s has md5 %s, not the official %s: using it anyway", target, file_digest(target, "md5"), md5)
         return target
     log.info("downloading %s → %s", url, target)
     tmp = target.with_name(target.name + ".part")
@@ -64,16 +64,8 @@ def fetch_file(relative: str, url: str, md5: str) -> Path:
             f"{target.name} is not in {target.parent} and could not be downloaded ({exc}). Download {url} "
             f"(md5 {md5}) and save it as {target}, or point MEDTRANSFER_DATA at a folder holding {relative}."
         ) from exc
-    if md5_file(tmp) != md5:
+    if file_digest(tmp, "md5") != md5:
         tmp.unlink()
         raise DataError(f"download of {url} has the wrong md5 (expected {md5}); try again.")
     os.replace(tmp, target)
     return target
-
-
-def md5_file(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -17,4 +18,13 @@ def table_hash(table: SampleTable, input_bytes: Callable[[object], bytes], index
     for i in rows:
         h.update(input_bytes(table.inputs[i]))
     h.update(np.ascontiguousarray(table.targets if index is None else table.targets[index]).tobytes())
+    return h.hexdigest()
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()

@@ -21,8 +21,8 @@ from medtransfer.registry import Registry
 class Modality(Protocol):
     name: str
 
-    def claims(self, path: Path) -> bool:
-        """True when this modality can read ``path`` as labelled training data."""
+    def claims(self, path: Path, opts: ReadOptions) -> bool:
+        """True when this modality can read ``path`` (with these column options) as labelled data."""
 
     def read(self, path: Path, opts: ReadOptions) -> SampleTable:
         """Read labelled samples from ``path``."""

@@ -11,8 +11,11 @@ from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
 
 
-def read_data(data: str | Path, opts: ReadOptions | None = None) -> SampleTable:
-    """A built-in dataset by name, or a path read by the first modality that claims it."""
+def read_data(data: str | Path, opts: ReadOptions | None = None, for_training: bool = True) -> SampleTable:
+    """A built-in dataset by name, or a path read by the first modality that claims it.
+
+    ``for_training`` also refuses data that cannot be split for training (e.g. a class with one example).
+    """
     opts = opts or ReadOptions()
     load_plugins()
     if isinstance(data, str) and data in DATASETS:
@@ -22,12 +25,13 @@ def read_data(data: str | Path, opts: ReadOptions | None = None) -> SampleTable:
         if not path.exists():
             close = DATASETS.unknown_message(str(data)) if "/" not in str(data) else ""
             raise DataError(f"--data {data}: no such file or folder, and not a built-in dataset. {close}".strip())
-        reader = next((m for m in all_modalities() if m.claims(path)), None)
+        reader = next((m for m in all_modalities() if m.claims(path, opts)), None)
         if reader is None:
             raise DataError(
-                f"no reader for {path}: expected a folder of class sub-folders, a CSV with a path column, "
-                "or a MedMNIST-format .npz."
+                f"no reader for {path}: expected a folder of class sub-folders, a CSV with a column of file "
+                "paths (name it with --path-column), or a MedMNIST-format .npz."
             )
         table = reader.read(path, opts)
-    table.check_trainable()
+    if for_training:
+        table.check_trainable()
     return table

@@ -82,6 +82,10 @@ def _figures(task: dict, rows: list[dict], log_rows: list[dict], metrics: dict) 
         onehot, probs, names = onehot[:, keep], probs[:, keep], [names[keep[0]]]
     figs["ROC curve"] = plots.roc_plot(onehot, probs, names)
     figs["Precision–recall curve"] = plots.pr_plot(onehot, probs, names)
+    split = "test" if "test" in metrics else "val"
+    bins = metrics.get("details", {}).get(split, {}).get("reliability")
+    if bins:
+        figs["Reliability diagram"] = plots.reliability_plot(bins, metrics["calibration"][split]["ece"])
     cm = metrics.get("details", {}).get("test", {}).get("confusion_matrix")
     if cm is not None:
         figs["Confusion matrix"] = plots.confusion_plot(np.array(cm), task["class_names"])

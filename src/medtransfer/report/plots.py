@@ -100,3 +100,28 @@ def parity_plot(y: np.ndarray, pred: np.ndarray) -> str:
     ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
     ax.set(xlabel="true", ylabel="predicted", title="Parity, test split")
     return _encode(fig)
+
+
+def reliability_plot(bins: list[dict], ece: float) -> str:
+    """Observed frequency against mean confidence per bin; the diagonal is perfect calibration."""
+    fig, ax = _figure()
+    conf = [b["mean_confidence"] for b in bins]
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.plot(conf, [b["observed"] for b in bins], marker="o", label=f"model (ECE {ece:.3f})")
+    ax.bar(
+        [(b["low"] + b["high"]) / 2 for b in bins],
+        [b["count"] / max(1, sum(x["count"] for x in bins)) for b in bins],
+        width=1 / 15,
+        alpha=0.2,
+        color="grey",
+        label="share of cases",
+    )
+    ax.set(
+        xlabel="predicted probability",
+        ylabel="observed frequency",
+        title="Reliability, test split",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    return _encode(fig)

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from medtransfer.data.csv_table import pick_column, read_rows
 from medtransfer.data.images.dataset import AUGMENTS, ImageDataset, build_transform
 from medtransfer.data.images.decode import IMAGE_SUFFIXES, to_channels
 from medtransfer.data.images.readers import (
+    PATH_COLUMNS,
     read_image_csv,
     read_image_folder,
     read_image_inputs,
@@ -24,14 +26,16 @@ from medtransfer.errors import ConfigError
 class ImageModality:
     name = "image"
 
-    def claims(self, path: Path) -> bool:
+    def claims(self, path: Path, opts: ReadOptions) -> bool:
         if path.is_dir():
             return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.rglob("*") if p.is_file())
         if path.suffix.lower() == ".npz":
             return True
-        if path.suffix.lower() in (".csv", ".tsv"):
-            head = path.read_text(encoding="utf-8-sig", errors="replace")[:2000].lower()
-            return any(c in head.splitlines()[0] for c in ("path", "image", "file")) if head else True
+        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            if opts.path_column:
+                return True
+            header, _ = read_rows(path)
+            return pick_column(header, None, PATH_COLUMNS) is not None
         return False
 
     def read(self, path: Path, opts: ReadOptions) -> SampleTable:

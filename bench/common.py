@@ -1,0 +1,55 @@
+"""Shared by benchmark scripts: resumable result logs, mean ± sd, and docs/benchmarks.md sections."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "benchmarks.md"
+OUT = ROOT / "bench" / "out"
+
+
+def run_once(results: Path, key: str, fn: Callable[[], dict]) -> dict:
+    """Run ``fn`` unless ``key`` is already in the JSON-lines ``results`` file (so a benchmark resumes)."""
+    done = load_results(results)
+    if key in done:
+        return done[key]
+    start = time.perf_counter()
+    row = fn()
+    row.update(key=key, wall_s=time.perf_counter() - start)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    return row
+
+
+def load_results(results: Path) -> dict[str, dict]:
+    if not results.is_file():
+        return {}
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    return {r["key"]: r for r in rows}
+
+
+def mean_sd(values: list[float], digits: int = 3) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def write_section(name: str, markdown: str) -> None:
+    """Replace (or append) the section between ``<!-- bench:name -->`` markers in docs/benchmarks.md."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = DOCS.read_text() if DOCS.is_file() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
