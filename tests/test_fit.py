@@ -59,6 +59,8 @@ def test_fit_writes_the_run_directory_contract(npz_data, tiny_fit_settings):
     assert {"ece", "brier"} <= set(metrics["calibration"]["test"])
     assert 0 <= metrics["operating_point"]["threshold"] <= 1 and "sensitivity_ci" in metrics["operating_point"]["test"]
     assert "Operating point" in html and "Reliability diagram" in html
+    assert set(metrics["baselines"]) == {"majority class", "16×16 pixels + intensity histogram + logistic regression"}
+    assert metrics["baselines"]["majority class"]["auroc"] == 0.5 and "Baselines (test)" in html
 
 
 def test_operating_point_is_chosen_on_validation_never_on_test(npz_data, tiny_fit_settings, monkeypatch):

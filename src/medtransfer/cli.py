@@ -198,13 +198,16 @@ def _print_metrics(metrics: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    skip = {"details", "training", "calibration", "operating_point"}
+    skip = {"details", "training", "calibration", "operating_point", "baselines"}
     splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
     names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
     table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics (95% bootstrap CI)")
     for m in names:
         table.add_row(m, *(_with_ci(metrics[s], m) for s in splits))
     Console().print(table)
+    for name, b in metrics.get("baselines", {}).items():
+        shown = ", ".join(f"{k} {b[k]:.3f}" for k in ("auroc", "accuracy", "rmse") if k in b)
+        Console().print(f"baseline {name}: {shown}")
     point = metrics.get("operating_point")
     if point and "threshold" in point:
         test = point.get("test", {})

@@ -23,6 +23,7 @@ from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split, subsample_train
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
+from medtransfer.evaluation.baselines import baseline_metrics
 from medtransfer.evaluation.clinical import evaluate_splits
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_predictions
@@ -123,6 +124,16 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         scored[name] = (part.targets, probs)
         rows += prediction_rows(table.task, part.ids, name, part.targets, probs)
     metrics = evaluate_splits(table.task, scored, cfg.seed, cfg.target_sensitivity)
+    if "test" in parts:
+        train, test = parts["train"], parts["test"]
+        metrics["baselines"] = baseline_metrics(
+            table.task,
+            modality.simple_features_name,
+            modality.simple_features(train.inputs),
+            train.targets,
+            modality.simple_features(test.inputs),
+            test.targets,
+        )
     metrics["training"] = {
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.epochs_run,

@@ -68,3 +68,17 @@ def test_undefined_auroc_is_left_out_not_faked():
     probs = np.full((10, 2), 0.5)
     m, _ = compute_metrics(TaskSpec("binary", ("a", "b")), y, probs)
     assert "auroc" not in m and "accuracy" in m
+
+
+def test_classical_baseline_matches_a_direct_scikit_learn_call():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from medtransfer.evaluation.baselines import classical_probs
+
+    x = RNG.normal(size=(80, 5))
+    y = (x[:, 0] > 0).astype(int)
+    probs = classical_probs(TaskSpec("binary", ("a", "b")), x[:60], y[:60], x[60:])
+    direct = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(x[:60], y[:60])
+    assert np.allclose(probs, direct.predict_proba(x[60:]))

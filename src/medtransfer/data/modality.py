@@ -42,6 +42,11 @@ class Modality(Protocol):
     def describe(self, table: SampleTable, pre: dict) -> str:
         """One line for the report: what the inputs are and how they are fed to the model."""
 
+    simple_features_name: str
+
+    def simple_features(self, inputs: list[Any]) -> np.ndarray:
+        """Cheap hand-made features (n, d) for the classical baseline reported beside every model."""
+
     def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> Dataset:
         """A torch Dataset of (tensor, target), or tensors when ``targets`` is None."""
 

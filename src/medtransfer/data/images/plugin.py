@@ -73,6 +73,20 @@ class ImageModality:
         native = "×".join(map(str, next(iter(sizes)))) + " px" if len(sizes) == 1 else f"{len(sizes)} sizes"
         return f"{pre['in_chans']}-channel images, {native} native, resized to {pre['image_size']} px"
 
+    simple_features_name = "16×16 pixels + intensity histogram"
+
+    def simple_features(self, inputs: list[Any]) -> np.ndarray:
+        """Downsampled gray pixels and a 16-bin histogram per channel: what a classical baseline sees."""
+        from PIL import Image
+
+        rows = []
+        for x in inputs:
+            gray = x[:, :, 0] if x.shape[2] == 1 else np.round(x @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+            small = np.asarray(Image.fromarray(gray).resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32)
+            hists = [np.histogram(x[:, :, c], bins=16, range=(0, 256))[0] / x[:, :, c].size for c in range(x.shape[2])]
+            rows.append(np.concatenate([small.ravel() / 255.0, *hists]))
+        return np.stack(rows)
+
     def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> ImageDataset:
         images = [to_channels(x, pre["in_chans"]) for x in inputs]
         return ImageDataset(images, targets, build_transform(pre, train))
