@@ -107,6 +107,18 @@ def test_load_predicts_exactly_what_the_run_scored(npz_data, tiny_fit_settings):
     assert evaluated["metrics"]["auroc"] == pytest.approx(result.metrics["test"]["auroc"])
 
 
+def test_temperature_scaling_is_fitted_on_validation_and_saved_with_the_model(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="full", calibrate="temperature", **tiny_fit_settings)
+    temperature = result.metrics["calibration"]["temperature"]
+    assert temperature > 0 and temperature != 1.0
+    loaded = medtransfer.load(result.run_dir)
+    assert float(loaded.model.temperature) == pytest.approx(temperature)
+    table = read_image_npz(npz_data)
+    test = table.subset(np.where(table.split == "test")[0])
+    saved = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
+    assert np.allclose(loaded.predict(test.inputs)[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)
+
+
 def test_predict_files_uses_saved_preprocessing(tmp_path, npz_data, tiny_fit_settings):
     result = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
     rng = np.random.default_rng(5)

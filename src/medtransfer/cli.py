@@ -55,6 +55,7 @@ def fit(
     target_sensitivity: Annotated[
         float | None, Opt(help="binary: operating point reaching this sensitivity on validation (default Youden)")
     ] = None,
+    calibrate: Annotated[str | None, Opt(help="none | temperature (fitted on validation)")] = None,
     val_fraction: Annotated[float | None, Opt()] = None,
     test_fraction: Annotated[float | None, Opt()] = None,
     max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,

@@ -26,6 +26,7 @@ class FitConfig(BaseModel):
     task: TaskKind | None = None
     positive_class: str | None = None
     target_sensitivity: float | None = Field(None, gt=0, le=1)
+    calibrate: Literal["none", "temperature"] = "none"
 
     backbone: str = "efficientnet_lite0"
     arch: str | None = None

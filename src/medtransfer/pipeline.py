@@ -24,6 +24,7 @@ from medtransfer.data.splits import make_split, subsample_train
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
 from medtransfer.evaluation.baselines import baseline_metrics
+from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_predictions
@@ -114,16 +115,26 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     write_log_csv(outcome.log_rows, run.path("log.csv"))
     model.eval()
 
+    evaluated = {name: parts[name] for name in ("val", "test") if name in parts}
+    outputs = {
+        name: _outputs(
+            model, strategy, modality.dataset(part.inputs, part.targets, pre, train=False), pre, hashes[name]
+        )
+        for name, part in evaluated.items()
+    }
+    temperature = None
+    if cfg.calibrate == "temperature" and table.task.is_classification:
+        temperature = fit_temperature(outputs["val"], evaluated["val"].targets)
+        model.temperature.fill_(temperature)  # saved with the model, so predict applies it too
+        outputs = {name: out / temperature for name, out in outputs.items()}
     scored, rows = {}, []
-    for name in ("val", "test"):
-        if name not in parts:
-            continue
-        part = parts[name]
-        ds = modality.dataset(part.inputs, part.targets, pre, train=False)
-        probs = probabilities(table.task, _outputs(model, strategy, ds, pre, hashes[name]))
+    for name, part in evaluated.items():
+        probs = probabilities(table.task, outputs[name])
         scored[name] = (part.targets, probs)
         rows += prediction_rows(table.task, part.ids, name, part.targets, probs)
     metrics = evaluate_splits(table.task, scored, cfg.seed, cfg.target_sensitivity)
+    if temperature is not None:
+        metrics["calibration"]["temperature"] = temperature
     if "test" in parts:
         train, test = parts["train"], parts["test"]
         metrics["baselines"] = baseline_metrics(

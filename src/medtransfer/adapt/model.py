@@ -20,13 +20,15 @@ class TransferModel(nn.Module):
         # regression heads learn standardised targets; these map outputs back to the data's units
         self.register_buffer("target_mean", torch.zeros(num_outputs))
         self.register_buffer("target_std", torch.ones(num_outputs))
+        # classification logits are divided by this (temperature scaling, fitted on validation; 1 = off)
+        self.register_buffer("temperature", torch.ones(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head_forward(self.backbone(x))
 
     def head_forward(self, features: torch.Tensor) -> torch.Tensor:
         """Head on pooled features; outputs are logits, or targets in the data's units for regression."""
-        return self.head(features) * self.target_std + self.target_mean
+        return self.head(features) / self.temperature * self.target_std + self.target_mean
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features: what a linear probe trains on and what the feature cache stores."""
