@@ -268,3 +268,14 @@ def test_fit_on_a_breastmnist_slice_beats_chance(tmp_path):
     )
     assert result.metrics["test"]["auroc"] > 0.75
     assert result.metrics["test"]["balanced_accuracy"] > 0.6
+
+
+def test_three_seeds_are_aggregated_as_mean_and_sd(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="full", seeds=3, **dict(tiny_fit_settings, epochs=1))
+    out = result.run_dir
+    per_seed = [json.loads((out / f"seed-{s}" / "metrics.json").read_text())["test"]["auroc"] for s in range(3)]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["seeds"] == [0, 1, 2]
+    assert metrics["test"]["auroc"] == pytest.approx(np.mean(per_seed))
+    assert metrics["test"]["auroc_sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert "seed 2" in (out / "report.html").read_text()

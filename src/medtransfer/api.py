@@ -19,6 +19,7 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
 
     >>> result = medtransfer.fit("breastmnist", strategy="linear_probe", epochs=5)  # doctest: +SKIP
     """
+    from medtransfer.multiseed import run_seeds
     from medtransfer.pipeline import run_fit
 
     table = data if isinstance(data, SampleTable) else None
@@ -27,7 +28,7 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     elif data is not None:
         settings["data"] = str(data)
     cfg = build_config(Path(config) if config else None, **settings)
-    return run_fit(cfg, table)
+    return run_seeds(cfg, table) if cfg.seeds > 1 else run_fit(cfg, table)
 
 
 def load(run: str | Path):

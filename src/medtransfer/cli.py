@@ -60,6 +60,7 @@ def fit(
     test_fraction: Annotated[float | None, Opt()] = None,
     max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
     seed: Annotated[int | None, Opt()] = None,
+    seeds: Annotated[int | None, Opt(help="N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,
     deterministic: Annotated[bool | None, Opt("--deterministic/--no-deterministic")] = None,
     out: Annotated[
         str | None, Opt("--out", "-o", help="run directory (default runs/<data>-<backbone>-<strategy>)")
@@ -199,7 +200,7 @@ def _print_metrics(metrics: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    skip = {"details", "training", "calibration", "operating_point", "baselines"}
+    skip = {"details", "training", "calibration", "operating_point", "baselines", "val_per_seed", "test_per_seed"}
     splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
     names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
     table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics (95% bootstrap CI)")

@@ -58,6 +58,7 @@ class FitConfig(BaseModel):
     max_train_samples: int | None = Field(None, ge=2)
 
     seed: int = 0
+    seeds: int = Field(1, ge=1, le=20)
     deterministic: bool = False
     accelerator: str = "auto"
     precision: str = "32-true"
