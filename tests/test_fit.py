@@ -279,3 +279,24 @@ def test_three_seeds_are_aggregated_as_mean_and_sd(npz_data, tiny_fit_settings):
     assert metrics["test"]["auroc"] == pytest.approx(np.mean(per_seed))
     assert metrics["test"]["auroc_sd"] == pytest.approx(np.std(per_seed, ddof=1))
     assert "seed 2" in (out / "report.html").read_text()
+
+
+def test_subgroup_metrics_per_attribute_value(image_csv, tiny_fit_settings):
+    lines = image_csv.read_text().splitlines()
+    lines = [lines[0] + ",sex"] + [line + ("," + ("F" if i % 3 else "M")) for i, line in enumerate(lines[1:])]
+    image_csv.write_text("\n".join(lines) + "\n")
+    result = medtransfer.fit(
+        image_csv,
+        label_column="diagnosis",
+        subgroup_column="sex",
+        test_fraction=0.5,
+        strategy="full",
+        **dict(tiny_fit_settings, epochs=1),
+    )
+    groups = result.metrics["subgroups"]["sex"]
+    assert set(groups) == {"F", "M"}
+    assert sum(g["n"] for g in groups.values()) == len(
+        [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
+    )
+    assert any("accuracy" in g for g in groups.values())
+    assert "Subgroups (test)" in (result.run_dir / "report.html").read_text()

@@ -50,6 +50,7 @@ def fit(
     path_column: Annotated[str | None, Opt()] = None,
     group_column: Annotated[str | None, Opt(help="patient / group id: no group in two splits")] = None,
     split_column: Annotated[str | None, Opt(help="column with train / val / test per row")] = None,
+    subgroup_column: Annotated[str | None, Opt(help="attribute column(s), e.g. sex,site: metrics per subgroup")] = None,
     task: Annotated[str | None, Opt(help="binary | multiclass | multilabel | regression (default: inferred)")] = None,
     positive_class: Annotated[str | None, Opt(help="binary: the class sensitivity refers to")] = None,
     target_sensitivity: Annotated[
@@ -200,7 +201,16 @@ def _print_metrics(metrics: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    skip = {"details", "training", "calibration", "operating_point", "baselines", "val_per_seed", "test_per_seed"}
+    skip = {
+        "details",
+        "training",
+        "calibration",
+        "operating_point",
+        "baselines",
+        "subgroups",
+        "val_per_seed",
+        "test_per_seed",
+    }
     splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
     names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
     table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics (95% bootstrap CI)")

@@ -23,6 +23,7 @@ class FitConfig(BaseModel):
     path_column: str | None = None
     group_column: str | None = None
     split_column: str = "split"
+    subgroup_column: str | None = None
     task: TaskKind | None = None
     positive_class: str | None = None
     target_sensitivity: float | None = Field(None, gt=0, le=1)
@@ -81,6 +82,7 @@ class FitConfig(BaseModel):
             group_column=self.group_column,
             split_column=self.split_column,
             task=self.task,
+            subgroup_columns=self.subgroup_column,
         )
 
     def run_name(self) -> str:

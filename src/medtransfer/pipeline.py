@@ -25,7 +25,7 @@ from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
 from medtransfer.evaluation.baselines import baseline_metrics
 from medtransfer.evaluation.calibration import fit_temperature
-from medtransfer.evaluation.clinical import evaluate_splits
+from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_predictions
 from medtransfer.report.html import render_report
@@ -135,6 +135,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     metrics = evaluate_splits(table.task, scored, cfg.seed, cfg.target_sensitivity)
     if temperature is not None:
         metrics["calibration"]["temperature"] = temperature
+    if "test" in scored and evaluated["test"].attributes:
+        metrics["subgroups"] = subgroup_metrics(table.task, *scored["test"], evaluated["test"].attributes, cfg.seed)
     if "test" in parts:
         train, test = parts["train"], parts["test"]
         metrics["baselines"] = baseline_metrics(

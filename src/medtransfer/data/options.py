@@ -16,4 +16,5 @@ class ReadOptions(BaseModel):
     path_column: str | None = None  # None: the first of path / image / file / filename
     group_column: str | None = None  # None: 'group' or 'patient_id' when present
     split_column: str = "split"
+    subgroup_columns: str | None = None  # comma-separated attribute columns (sex, site, ...)
     task: TaskKind | None = None

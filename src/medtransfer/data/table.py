@@ -30,6 +30,7 @@ class SampleTable:
     groups: list[str] | None = None
     split: np.ndarray | None = None
     source: str = ""
+    attributes: dict[str, list[str]] | None = None  # e.g. sex, site: for subgroup metrics
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -44,6 +45,9 @@ class SampleTable:
             ids=[self.ids[i] for i in index],
             groups=None if self.groups is None else [self.groups[i] for i in index],
             split=None if self.split is None else self.split[index],
+            attributes=None
+            if self.attributes is None
+            else {k: [v[i] for i in index] for k, v in self.attributes.items()},
         )
 
     def class_counts(self) -> dict[str, int]:

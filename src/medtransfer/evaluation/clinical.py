@@ -47,3 +47,27 @@ def _operating_point(task: TaskSpec, scored: dict, seed: int, target: float | No
         result[name] = op.metrics_at(truth, score, chosen["threshold"], N_BOOT if name == "test" else 0, seed)
         result[f"{name}_threshold_table"] = op.threshold_table(truth, score, chosen["threshold"])
     return result
+
+
+def subgroup_metrics(
+    task: TaskSpec,
+    y: np.ndarray,
+    probs: np.ndarray,
+    attributes: dict[str, list[str]],
+    seed: int = 0,
+    min_size: int = 10,
+) -> dict:
+    """Test metrics with CIs per value of each attribute; groups under ``min_size`` are listed, not scored."""
+    out: dict = {}
+    for column, values in attributes.items():
+        values = np.asarray(values)
+        out[column] = {}
+        for value in sorted(set(values)):
+            rows = np.flatnonzero(values == value)
+            entry: dict = {"n": int(len(rows))}
+            if len(rows) >= min_size:
+                metrics, _ = compute_metrics(task, y[rows], probs[rows])
+                metrics.update(confidence_intervals(task, y[rows], probs[rows], N_BOOT, seed))
+                entry.update(metrics)
+            out[column][str(value)] = entry
+    return out

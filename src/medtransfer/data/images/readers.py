@@ -67,7 +67,13 @@ def read_image_csv(path: Path, opts: ReadOptions) -> SampleTable:
     split = _split_column(rows, header, opts.split_column, path)
     paths = [(path.parent / r[path_col]).resolve() for r in rows]
     groups = [r[group_col] for r in rows] if group_col else None
-    return _image_table(paths, targets, task, path, groups, split)
+    table = _image_table(paths, targets, task, path, groups, split)
+    if opts.subgroup_columns:
+        columns = [c.strip() for c in opts.subgroup_columns.split(",")]
+        for c in columns:
+            require_column(path, header, c, "--subgroup-column")
+        table.attributes = {c: [r[c] or "(missing)" for r in rows] for c in columns}
+    return table
 
 
 def _split_column(rows: list[dict[str, str]], header: list[str], column: str, path: Path) -> np.ndarray | None:
