@@ -211,7 +211,8 @@ def test_regression_run_from_csv(tmp_path, tiny_fit_settings):
     )
     assert result.metrics["task"] == "regression"
     assert {"rmse", "mae", "r2", "spearman", "rmse_ci", "spearman_ci"} <= set(result.metrics["test"])
-    assert "Parity" in (result.run_dir / "report.html").read_text()
+    html = (result.run_dir / "report.html").read_text()
+    assert "Parity" in html and "Residuals" in html and "rmse" in html
 
 
 def test_multilabel_run_from_csv(tmp_path, tiny_fit_settings):
@@ -300,3 +301,28 @@ def test_subgroup_metrics_per_attribute_value(image_csv, tiny_fit_settings):
     )
     assert any("accuracy" in g for g in groups.values())
     assert "Subgroups (test)" in (result.run_dir / "report.html").read_text()
+
+
+def test_compare_scratch_reports_the_transfer_gain(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(
+        npz_data,
+        strategy="full",
+        compare_scratch=True,
+        **dict(tiny_fit_settings, backbone="efficientnet_lite0", epochs=1),
+    )
+    gain = json.loads((result.run_dir / "metrics.json").read_text())["transfer_gain"]
+    scratch = json.loads((Path(gain["scratch_run"]) / "metrics.json").read_text())
+    assert gain["metric"] == "auroc"
+    assert gain["difference"] == pytest.approx(result.metrics["test"]["auroc"] - scratch["test"]["auroc"])
+    assert gain["verdict"].split(":")[0] in {"transfer helps", "negative transfer"} or gain["verdict"].startswith("no")
+    assert "Transfer gain" in (result.run_dir / "report.html").read_text()
+    assert json.loads((result.run_dir / "report.json").read_text())["metrics"]["transfer_gain"] == gain
+
+
+def test_negative_transfer_is_said_in_words():
+    from medtransfer.transfer_gain import verdict
+
+    assert verdict("auroc", [-0.2, -0.05]).startswith("negative transfer")
+    assert verdict("rmse", [0.1, 0.3]).startswith("negative transfer")  # higher error after transfer
+    assert verdict("auroc", [0.02, 0.1]).startswith("transfer helps")
+    assert verdict("auroc", [-0.05, 0.1]).startswith("no clear difference")

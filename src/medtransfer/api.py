@@ -21,6 +21,7 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     """
     from medtransfer.multiseed import run_seeds
     from medtransfer.pipeline import run_fit
+    from medtransfer.transfer_gain import run_with_scratch
 
     table = data if isinstance(data, SampleTable) else None
     if table is not None:
@@ -28,7 +29,9 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     elif data is not None:
         settings["data"] = str(data)
     cfg = build_config(Path(config) if config else None, **settings)
-    return run_seeds(cfg, table) if cfg.seeds > 1 else run_fit(cfg, table)
+    if cfg.seeds > 1:
+        return run_seeds(cfg, table)
+    return run_with_scratch(cfg, table) if cfg.compare_scratch else run_fit(cfg, table)
 
 
 def load(run: str | Path):

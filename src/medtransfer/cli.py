@@ -62,6 +62,9 @@ def fit(
     max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
     seed: Annotated[int | None, Opt()] = None,
     seeds: Annotated[int | None, Opt(help="N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,
+    compare_scratch: Annotated[
+        bool | None, Opt("--compare-scratch", help="also train from scratch; report the transfer gain")
+    ] = None,
     deterministic: Annotated[bool | None, Opt("--deterministic/--no-deterministic")] = None,
     out: Annotated[
         str | None, Opt("--out", "-o", help="run directory (default runs/<data>-<backbone>-<strategy>)")
@@ -220,6 +223,11 @@ def _print_metrics(metrics: dict) -> None:
     for name, b in metrics.get("baselines", {}).items():
         shown = ", ".join(f"{k} {b[k]:.3f}" for k in ("auroc", "accuracy", "rmse") if k in b)
         Console().print(f"baseline {name}: {shown}")
+    gain = metrics.get("transfer_gain")
+    if gain:
+        ci = gain["difference_ci"]
+        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+        Console().print(f"transfer gain ({gain['metric']}): {gain['difference']:+.3f}{interval}: {gain['verdict']}")
     point = metrics.get("operating_point")
     if point and "threshold" in point:
         test = point.get("test", {})

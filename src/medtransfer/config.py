@@ -60,6 +60,7 @@ class FitConfig(BaseModel):
 
     seed: int = 0
     seeds: int = Field(1, ge=1, le=20)
+    compare_scratch: bool = False
     deterministic: bool = False
     accelerator: str = "auto"
     precision: str = "32-true"

@@ -53,6 +53,16 @@ def render_report(run: Path) -> Path:
     )
     out = run / "report.html"
     out.write_text(html, encoding="utf-8")
+    # the same numbers for machines: metrics, data summary, model card
+    card = {"backbone": model["backbone_card"], "head": model["head"], "preprocessing": model["preprocessing"]}
+    report_json = {
+        "run": run.name.removesuffix(".partial"),
+        "metrics": metrics,
+        "data": summary,
+        "model": card,
+        "intended_use": "research only; not a medical device",
+    }
+    (run / "report.json").write_text(json.dumps(report_json, indent=2), encoding="utf-8")
     return out
 
 
@@ -70,7 +80,9 @@ def _figures(task: dict, rows: list[dict], log_rows: list[dict], metrics: dict) 
     names = task["class_names"]
     if task["kind"] == "regression":
         y = np.array([float(r["label"]) for r in rows])
-        figs["Parity"] = plots.parity_plot(y, np.array([float(r["prediction"]) for r in rows]))
+        pred = np.array([float(r["prediction"]) for r in rows])
+        figs["Parity"] = plots.parity_plot(y, pred)
+        figs["Residuals"] = plots.residual_plot(y, pred)
         return figs
     probs = np.array([[float(r[f"prob_{n}"]) for n in names] for r in rows])
     if task["kind"] == "multilabel":

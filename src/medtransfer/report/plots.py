@@ -125,3 +125,12 @@ def reliability_plot(bins: list[dict], ece: float) -> str:
     )
     ax.legend(fontsize=7, loc="upper left")
     return _encode(fig)
+
+
+def residual_plot(y: np.ndarray, pred: np.ndarray) -> str:
+    """Residuals (prediction − truth) against the prediction: structure here means systematic error."""
+    fig, ax = _figure()
+    ax.scatter(pred, pred - y, s=10, alpha=0.6)
+    ax.axhline(0, color="k", ls="--", lw=0.8)
+    ax.set(xlabel="predicted", ylabel="residual (predicted − true)", title="Residuals, test split")
+    return _encode(fig)
