@@ -101,4 +101,4 @@ def evaluate_data(run: str | Path, data: str, opts: ReadOptions | None = None, s
     }
 
 
-__all__ = ["LoadedModel", "RunError", "evaluate_data", "load"]
+__all__ = ["LoadedModel", "evaluate_data", "load"]

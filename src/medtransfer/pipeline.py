@@ -18,7 +18,7 @@ from medtransfer.adapt.saved_model import save_model
 from medtransfer.backbones.registry import create_backbone
 from medtransfer.config import FitConfig
 from medtransfer.data.hashing import table_hash
-from medtransfer.data.modality import get_modality
+from medtransfer.data.modality import Modality, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split, subsample_train
 from medtransfer.data.table import SampleTable
@@ -115,38 +115,7 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     write_log_csv(outcome.log_rows, run.path("log.csv"))
     model.eval()
 
-    evaluated = {name: parts[name] for name in ("val", "test") if name in parts}
-    outputs = {
-        name: _outputs(
-            model, strategy, modality.dataset(part.inputs, part.targets, pre, train=False), pre, hashes[name]
-        )
-        for name, part in evaluated.items()
-    }
-    temperature = None
-    if cfg.calibrate == "temperature" and table.task.is_classification:
-        temperature = fit_temperature(outputs["val"], evaluated["val"].targets)
-        model.temperature.fill_(temperature)  # saved with the model, so predict applies it too
-        outputs = {name: out / temperature for name, out in outputs.items()}
-    scored, rows = {}, []
-    for name, part in evaluated.items():
-        probs = probabilities(table.task, outputs[name])
-        scored[name] = (part.targets, probs)
-        rows += prediction_rows(table.task, part.ids, name, part.targets, probs)
-    metrics = evaluate_splits(table.task, scored, cfg.seed, cfg.target_sensitivity)
-    if temperature is not None:
-        metrics["calibration"]["temperature"] = temperature
-    if "test" in scored and evaluated["test"].attributes:
-        metrics["subgroups"] = subgroup_metrics(table.task, *scored["test"], evaluated["test"].attributes, cfg.seed)
-    if "test" in parts:
-        train, test = parts["train"], parts["test"]
-        metrics["baselines"] = baseline_metrics(
-            table.task,
-            modality.simple_features_name,
-            modality.simple_features(train.inputs),
-            train.targets,
-            modality.simple_features(test.inputs),
-            test.targets,
-        )
+    metrics, rows = _score(model, strategy, modality, parts, pre, hashes, cfg, table)
     metrics["training"] = {
         "best_epoch": outcome.best_epoch,
         "epochs_run": outcome.epochs_run,
@@ -167,6 +136,53 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     final = run.finish()
     log.info("run written to %s", final)
     return FitResult(final, metrics, model, cfg)
+
+
+def _score(
+    model: TransferModel,
+    strategy: Strategy,
+    modality: Modality,
+    parts: dict[str, SampleTable],
+    pre: dict,
+    hashes: dict[str, str],
+    cfg: FitConfig,
+    table: SampleTable,
+) -> tuple[dict, list[dict]]:
+    """Score val and test once with the selected model: metrics with CIs, calibration, baselines, subgroups."""
+    task = table.task
+    evaluated = {name: parts[name] for name in ("val", "test") if name in parts}
+    outputs = {
+        name: _outputs(
+            model, strategy, modality.dataset(part.inputs, part.targets, pre, train=False), pre, hashes[name]
+        )
+        for name, part in evaluated.items()
+    }
+    temperature = None
+    if cfg.calibrate == "temperature" and task.is_classification:
+        temperature = fit_temperature(outputs["val"], evaluated["val"].targets)
+        model.temperature.fill_(temperature)  # saved with the model, so predict applies it too
+        outputs = {name: out / temperature for name, out in outputs.items()}
+    scored, rows = {}, []
+    for name, part in evaluated.items():
+        probs = probabilities(task, outputs[name])
+        scored[name] = (part.targets, probs)
+        rows += prediction_rows(task, part.ids, name, part.targets, probs)
+    metrics = evaluate_splits(task, scored, cfg.seed, cfg.target_sensitivity)
+    if temperature is not None:
+        metrics["calibration"]["temperature"] = temperature
+    if "test" in scored and evaluated["test"].attributes:
+        metrics["subgroups"] = subgroup_metrics(task, *scored["test"], evaluated["test"].attributes, cfg.seed)
+    if "test" in parts:
+        train, test = parts["train"], parts["test"]
+        metrics["baselines"] = baseline_metrics(
+            task,
+            modality.simple_features_name,
+            modality.simple_features(train.inputs),
+            train.targets,
+            modality.simple_features(test.inputs),
+            test.targets,
+        )
+    return metrics, rows
 
 
 def _outputs(model: TransferModel, strategy: Strategy, ds, pre: dict, data_hash: str) -> np.ndarray:
