@@ -5,7 +5,7 @@
 >>> model = medtransfer.load(result.run_dir)  # doctest: +SKIP
 """
 
-from medtransfer.api import backbones, compare, datasets, evaluate, fit, load, predict
+from medtransfer.api import audit, backbones, compare, datasets, evaluate, fit, load, predict
 from medtransfer.errors import BackboneError, ConfigError, DataError, MedtransferError, RunError
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ __all__ = [
     "DataError",
     "MedtransferError",
     "RunError",
+    "audit",
     "backbones",
     "compare",
     "datasets",

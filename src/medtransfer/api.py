@@ -60,6 +60,14 @@ def compare(run_a: str | Path, run_b: str | Path, split: str = "test") -> dict:
     return compare_runs(Path(run_a), Path(run_b), split)
 
 
+def audit(data: str | Path, seed: int = 0, **settings: Any) -> dict:
+    """The leakage audit of the split ``fit`` would make from ``data`` with these settings."""
+    from medtransfer.pipeline import audit_data
+
+    cfg = build_config(None, data=str(data), seed=seed, **settings)
+    return audit_data(cfg)[1].to_dict()
+
+
 def backbones() -> list[dict]:
     """Registered backbones with source and licence."""
     from medtransfer.backbones.registry import list_backbones

@@ -60,6 +60,7 @@ def fit(
     val_fraction: Annotated[float | None, Opt()] = None,
     test_fraction: Annotated[float | None, Opt()] = None,
     max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
+    on_leak: Annotated[str | None, Opt(help="leakage between splits: error | warn | fix")] = None,
     seed: Annotated[int | None, Opt()] = None,
     seeds: Annotated[int | None, Opt(help="N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,
     compare_scratch: Annotated[
@@ -153,6 +154,26 @@ def compare(
         )
     if out:
         out.write_text(json.dumps(result, indent=2))
+
+
+@app.command()
+def audit(
+    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")],
+    label_column: Annotated[str, Opt()] = "label",
+    group_column: Annotated[str | None, Opt()] = None,
+    seed: Annotated[int, Opt()] = 0,
+    out: Annotated[Path | None, Opt("--out", "-o", help="write the audit as JSON")] = None,
+) -> None:
+    """Leakage audit of the split a fit would use: duplicates, near-duplicates, shared patients, label conflicts."""
+    from medtransfer.api import audit as api_audit
+
+    report = api_audit(data, seed=seed, label_column=label_column, group_column=group_column)
+    typer.echo(report["summary"])
+    for kind in ("exact_duplicates", "near_duplicates", "shared_groups", "conflicting_labels"):
+        for item in report[kind][:10]:
+            typer.echo(f"  {kind}: {item}")
+    if out:
+        out.write_text(json.dumps(report, indent=2))
 
 
 @app.command()

@@ -57,6 +57,7 @@ class FitConfig(BaseModel):
     val_fraction: float = Field(0.15, gt=0, lt=1)
     test_fraction: float = Field(0.15, ge=0, lt=1)
     max_train_samples: int | None = Field(None, ge=2)
+    on_leak: Literal["error", "warn", "fix"] = "warn"
 
     seed: int = 0
     seeds: int = Field(1, ge=1, le=20)

@@ -20,7 +20,7 @@ from medtransfer.config import FitConfig
 from medtransfer.data.hashing import table_hash
 from medtransfer.data.modality import Modality, get_modality
 from medtransfer.data.sources import read_data
-from medtransfer.data.splits import make_split, subsample_train
+from medtransfer.data.splits import Split, make_split, subsample_train
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
 from medtransfer.evaluation.baselines import baseline_metrics
@@ -28,6 +28,7 @@ from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_predictions
+from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now
 from medtransfer.run.rundir import RunDir
@@ -60,14 +61,12 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
 
     started = now()
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)
-    _check_monitor(cfg, table)
-    split = subsample_train(
-        table,
-        make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed),
-        cfg.max_train_samples,
-        cfg.seed,
-    )
+    (table, split), leakage = audit_data(cfg, table)
+    split = Split(resolve_leaks(table, split.indices, leakage, cfg.on_leak), split.method)
+    if leakage.moved:
+        split.method += f"; leakage fix moved {len(leakage.moved)} samples"
+    elif leakage.leaks:
+        log.warning("leakage between splits: %s (see audit.json; --on-leak fix|error)", leakage.summary())
     parts = {name: table.subset(idx) for name, idx in split.indices.items() if len(idx)}
     modality = get_modality(table.modality)
     strategy = create_strategy(cfg.strategy, cfg.unfreeze_blocks, cfg.unfreeze_every)
@@ -99,8 +98,10 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
             "sizes": {k: len(v) for k, v in parts.items()},
             "class_counts": {k: v.class_counts() for k, v in parts.items()},
             "input_description": modality.describe(table, pre),
+            "leakage_audit": leakage.summary(),
         },
     )
+    run.write_json("audit.json", leakage.to_dict())
 
     data = TrainData(
         train=modality.dataset(parts["train"].inputs, parts["train"].targets, pre, train=True),
@@ -136,6 +137,16 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     final = run.finish()
     log.info("run written to %s", final)
     return FitResult(final, metrics, model, cfg)
+
+
+def audit_data(cfg: FitConfig, table: SampleTable | None = None) -> tuple[tuple[SampleTable, Split], LeakageReport]:
+    """Read and split the data as a fit would, then audit that split for leakage."""
+    table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)
+    _check_monitor(cfg, table)
+    split = make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    split = subsample_train(table, split, cfg.max_train_samples, cfg.seed)
+    exact, near = get_modality(table.modality).fingerprints(table.inputs)
+    return (table, split), audit_split(table, split.indices, exact, near)
 
 
 def _score(

@@ -42,6 +42,9 @@ class Modality(Protocol):
     def describe(self, table: SampleTable, pre: dict) -> str:
         """One line for the report: what the inputs are and how they are fed to the model."""
 
+    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray | None]:
+        """Per-input exact keys (content hash, canonical SMILES, ...) and optional packed-bit near hashes."""
+
     simple_features_name: str
 
     def simple_features(self, inputs: list[Any]) -> np.ndarray:
