@@ -129,7 +129,7 @@ def resolve_leaks(
             report.moved.append({"id": pair["b"], "from": where[i], "to": pair["a_split"]})
             where[i] = pair["a_split"]
     if report.shared_groups and table.groups is not None:
-        target = {g["group"]: g["splits"][0] if "train" not in g["splits"] else "train" for g in report.shared_groups}
+        target = {g["group"]: min(g["splits"], key=ORDER.index) for g in report.shared_groups}  # earliest split
         for i, g in enumerate(table.groups):
             if g in target and i in where and where[i] != target[g]:
                 report.moved.append({"id": table.ids[i], "from": where[i], "to": target[g]})
