@@ -82,7 +82,7 @@ class ImageModality:
         exact, near = [], np.zeros((len(inputs), 32), dtype=np.uint8)
         for i, x in enumerate(inputs):
             exact.append(hashlib.sha1(self.input_bytes(x)).hexdigest())
-            gray = x[:, :, 0] if x.shape[2] == 1 else np.round(x @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+            gray = to_channels(x, 1)[:, :, 0]
             small = np.asarray(Image.fromarray(gray).resize((16, 16), Image.Resampling.BOX), dtype=np.float32)
             near[i] = np.packbits(small.ravel() > small.mean())
         return exact, near
@@ -95,7 +95,7 @@ class ImageModality:
 
         rows = []
         for x in inputs:
-            gray = x[:, :, 0] if x.shape[2] == 1 else np.round(x @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+            gray = to_channels(x, 1)[:, :, 0]
             small = np.asarray(Image.fromarray(gray).resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32)
             hists = [np.histogram(x[:, :, c], bins=16, range=(0, 256))[0] / x[:, :, c].size for c in range(x.shape[2])]
             rows.append(np.concatenate([small.ravel() / 255.0, *hists]))
