@@ -252,7 +252,7 @@ def test_class_weights_onecycle_and_linear_head_train(image_csv, tiny_fit_settin
     )
     model = json.loads((result.run_dir / "model" / "model.json").read_text())
     assert model["head"]["kind"] == "linear" and model["task"]["class_names"] == ["normal", "tumour"]
-    assert "group-aware" in json.loads((result.run_dir / "data_summary.json").read_text())["split_method"]
+    assert "no group in two splits" in json.loads((result.run_dir / "data_summary.json").read_text())["split_method"]
 
 
 @pytest.mark.slow

@@ -68,6 +68,24 @@ def audit(data: str | Path, seed: int = 0, **settings: Any) -> dict:
     return audit_data(cfg)[1].to_dict()
 
 
+def pretrain(
+    modality: str, corpus: str, out: str | Path, *, name: str | None = None, progress: bool = True, **settings: Any
+) -> Path:
+    """Pretrain the project's own encoder for ``modality`` on ``corpus``; returns the backbone folder.
+
+    ``settings`` are PretrainSettings fields (hidden_size, layers, steps, batch_size, lr, seed, ...).
+    """
+    from medtransfer.errors import ConfigError
+    from medtransfer.pretrain.mlm import PretrainSettings
+    from medtransfer.pretrain.run import run_pretrain
+
+    try:
+        parsed = PretrainSettings(**settings)
+    except TypeError as exc:
+        raise ConfigError(f"unknown pretraining setting: {exc}") from exc
+    return run_pretrain(modality, corpus, Path(out), parsed, name=name, progress=progress)
+
+
 def backbones() -> list[dict]:
     """Registered backbones with source and licence."""
     from medtransfer.backbones.registry import list_backbones

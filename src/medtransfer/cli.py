@@ -48,6 +48,14 @@ def fit(
     monitor: Annotated[str | None, Opt(help="val_loss | val_auroc")] = None,
     label_column: Annotated[str | None, Opt(help="label column(s) of a CSV; comma-separated = multi-label")] = None,
     path_column: Annotated[str | None, Opt()] = None,
+    input_column: Annotated[str | None, Opt(help="SMILES / sequence column of a CSV (default: by name)")] = None,
+    skip_invalid: Annotated[
+        bool | None, Opt("--skip-invalid", help="drop invalid records (listed in dropped.csv) instead of stopping")
+    ] = None,
+    strip_salts: Annotated[bool | None, Opt("--strip-salts", help="molecules: keep the largest fragment")] = None,
+    split: Annotated[
+        str | None, Opt(help="auto (predefined, else groups / scaffolds, else stratified) | random")
+    ] = None,
     group_column: Annotated[str | None, Opt(help="patient / group id: no group in two splits")] = None,
     split_column: Annotated[str | None, Opt(help="column with train / val / test per row")] = None,
     subgroup_column: Annotated[str | None, Opt(help="attribute column(s), e.g. sex,site: metrics per subgroup")] = None,
@@ -82,6 +90,36 @@ def fit(
     result = api_fit(config=config, **settings)
     _print_metrics(result.metrics)
     typer.echo(f"run: {result.run_dir}  (report: {result.run_dir / 'report.html'})")
+
+
+@app.command()
+def pretrain(
+    modality: Annotated[str, Opt(help="molecule (more as modalities gain a pretraining stage)")],
+    corpus: Annotated[str, Opt(help="unlabelled corpus file, or a named one (molecule: moses)")],
+    out: Annotated[Path, Opt("--out", "-o", help="backbone folder to write (resumes when it holds a checkpoint)")],
+    name: Annotated[str | None, Opt(help="backbone name in its card (default: the folder name)")] = None,
+    hidden_size: Annotated[int, Opt()] = 256,
+    layers: Annotated[int, Opt()] = 4,
+    heads: Annotated[int, Opt()] = 4,
+    intermediate_size: Annotated[int, Opt()] = 512,
+    max_length: Annotated[int, Opt(help="tokens per input, longer ones truncated")] = 128,
+    steps: Annotated[int, Opt()] = 4000,
+    batch_size: Annotated[int, Opt()] = 128,
+    lr: Annotated[float, Opt()] = 5e-4,
+    heldout: Annotated[int, Opt(help="texts held out to measure the masked-LM loss")] = 512,
+    eval_every: Annotated[int, Opt()] = 250,
+    save_every: Annotated[int, Opt(help="checkpoint every N steps")] = 100,
+    seed: Annotated[int, Opt()] = 0,
+    progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
+) -> None:
+    """Pretrain the project's own encoder on unlabelled data (masked LM); the folder is a --backbone."""
+    from medtransfer.api import pretrain as api_pretrain
+
+    settings = {
+        k: v for k, v in locals().items() if k not in ("modality", "corpus", "out", "name", "progress", "api_pretrain")
+    }
+    folder = api_pretrain(modality, corpus, out, name=name, progress=progress, **settings)
+    typer.echo(f"backbone: {folder}  (card: {folder / 'MODEL_CARD.md'}; use --backbone {folder})")
 
 
 @app.command()

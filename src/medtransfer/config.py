@@ -21,6 +21,10 @@ class FitConfig(BaseModel):
     data: str = Field(description="built-in dataset name, folder, CSV or .npz")
     label_column: str = "label"
     path_column: str | None = None
+    input_column: str | None = None
+    skip_invalid: bool = False
+    strip_salts: bool = False
+    split: Literal["auto", "random"] = "auto"
     group_column: str | None = None
     split_column: str = "split"
     subgroup_column: str | None = None
@@ -81,6 +85,9 @@ class FitConfig(BaseModel):
         return ReadOptions(
             label_column=self.label_column,
             path_column=self.path_column,
+            input_column=self.input_column,
+            skip_invalid=self.skip_invalid,
+            strip_salts=self.strip_salts,
             group_column=self.group_column,
             split_column=self.split_column,
             task=self.task,

@@ -27,7 +27,7 @@ from medtransfer.evaluation.baselines import baseline_metrics
 from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
 from medtransfer.evaluation.metrics import probabilities
-from medtransfer.evaluation.predictions import prediction_rows, write_predictions
+from medtransfer.evaluation.predictions import prediction_rows, write_dropped, write_predictions
 from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now
@@ -77,6 +77,11 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         trust_pickle=cfg.trust_checkpoint,
         **modality.backbone_kwargs(table),
     )
+    if backbone.card.modality not in (table.modality, "any"):
+        raise ConfigError(
+            f"backbone {cfg.backbone} reads {backbone.card.modality} data but {cfg.data} is {table.modality} data. "
+            f"Pick a {table.modality} backbone: medtransfer backbones."
+        )
     pre = modality.preprocessing(backbone.card, table, {"image_size": cfg.image_size, "augment": cfg.augment})
     model = TransferModel(backbone, HeadSpec(cfg.head, cfg.head_hidden, cfg.dropout), table.task.num_outputs)
     if table.task.kind == "regression":
@@ -102,6 +107,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         },
     )
     run.write_json("audit.json", leakage.to_dict())
+    if table.dropped:
+        write_dropped(table.dropped, run.path("dropped.csv"))
 
     data = TrainData(
         train=modality.dataset(parts["train"].inputs, parts["train"].targets, pre, train=True),
@@ -143,6 +150,8 @@ def audit_data(cfg: FitConfig, table: SampleTable | None = None) -> tuple[tuple[
     """Read and split the data as a fit would, then audit that split for leakage."""
     table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)
     _check_monitor(cfg, table)
+    if cfg.split == "random":
+        table = replace(table, groups=None)
     split = make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     split = subsample_train(table, split, cfg.max_train_samples, cfg.seed)
     exact, near = get_modality(table.modality).fingerprints(table.inputs)
@@ -192,6 +201,8 @@ def _score(
             train.targets,
             modality.simple_features(test.inputs),
             test.targets,
+            estimator=getattr(modality, "baseline_estimator", "linear"),
+            seed=cfg.seed,
         )
     return metrics, rows
 

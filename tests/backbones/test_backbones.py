@@ -12,7 +12,10 @@ from medtransfer.errors import BackboneError
 list_backbones()  # loads the plug-ins so the parametrisation below sees every registered name
 
 
-@pytest.mark.parametrize("name", BACKBONES.names())
+IMAGE_BACKBONES = [n for n in BACKBONES.names() if BACKBONES.meta(n)["modality"] == "image"]
+
+
+@pytest.mark.parametrize("name", IMAGE_BACKBONES)
 @pytest.mark.parametrize("in_chans", [1, 3])
 def test_registered_backbone_contract(name, in_chans):
     backbone = create_backbone(name, pretrained=False, in_chans=in_chans).eval()

@@ -15,7 +15,7 @@ def test_group_split_never_puts_a_patient_in_two_splits(image_csv):
     groups = {k: {table.groups[i] for i in v} for k, v in split.indices.items()}
     assert not groups["train"] & groups["val"] and not groups["train"] & groups["test"]
     assert not groups["val"] & groups["test"]
-    assert "group-aware" in split.method
+    assert "no group in two splits" in split.method
     assert sum(split.sizes().values()) == len(table)
 
 

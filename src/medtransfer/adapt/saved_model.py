@@ -41,7 +41,13 @@ def load_model(folder: Path) -> tuple[TransferModel, dict]:
         raise RunError(f"{folder} has no saved model ({META} + {WEIGHTS}). Is it a finished run directory?")
     meta = json.loads((folder / META).read_text())
     spec = meta["backbone"]
-    backbone = create_backbone(spec["name"], pretrained=False, in_chans=spec["in_chans"], arch=spec.get("arch"))
+    backbone = create_backbone(
+        spec["name"],
+        pretrained=False,
+        in_chans=spec.get("in_chans", 3),
+        arch=spec.get("arch"),
+        card=meta["backbone_card"],
+    )
     backbone.card = BackboneCard.from_dict(meta["backbone_card"])
     task = TaskSpec.from_dict(meta["task"])
     model = TransferModel(backbone, HeadSpec(**meta["head"]), task.num_outputs)

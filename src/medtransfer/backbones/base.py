@@ -26,6 +26,9 @@ class BackboneCard:
     interpolation: str = "bilinear"
     first_conv: str = ""
     weights_sha256: str | None = None
+    tokenizer: dict | None = None  # string modalities: splitter, vocabulary, max length (data/tokens.py)
+    hf_config: dict | None = None  # transformer encoders: the config that rebuilds the architecture
+    pooling: str = "mean"  # token models: mean over tokens or the [CLS] token
     changes: list[str] = field(default_factory=list)  # adaptations applied to the weights, in words
 
     def to_dict(self) -> dict:

@@ -1,4 +1,4 @@
-"""Backbone registry: ``name`` | ``timm:<architecture>`` | ``file:<path>`` → a ready Backbone.
+"""Backbone registry: ``name`` | ``timm:<arch>`` | ``file:<path>`` | ``hf:<repo>`` | a pretrain folder → a Backbone.
 
 A registered factory is called as ``factory(pretrained=bool, in_chans=int)``. Modalities add their own
 backbones by registering factories in their own module; nothing here knows about any of them.
@@ -19,7 +19,7 @@ log = logging.getLogger("medtransfer")
 
 BACKBONES: Registry[Callable[..., Backbone]] = Registry("backbone", BackboneError)
 # modules whose import registers backbones; a new modality adds its module here
-PLUGIN_MODULES = ("medtransfer.backbones.image_backbones",)
+PLUGIN_MODULES = ("medtransfer.backbones.image_backbones", "medtransfer.backbones.molecule_backbones")
 
 
 def _load_plugins() -> None:
@@ -28,14 +28,32 @@ def _load_plugins() -> None:
 
 
 def create_backbone(
-    name: str, pretrained: bool = True, in_chans: int = 3, arch: str | None = None, trust_pickle: bool = False
+    name: str,
+    pretrained: bool = True,
+    in_chans: int = 3,
+    arch: str | None = None,
+    trust_pickle: bool = False,
+    card: dict | None = None,
 ) -> Backbone:
     """Resolve ``name`` to a backbone with ``in_chans`` input channels.
 
     ``pretrained=False`` builds the same architecture with random weights (the from-scratch baseline, and how
-    saved models are rebuilt before their own weights are loaded).
+    saved models are rebuilt before their own weights are loaded). A saved ``card`` that carries its
+    architecture config rebuilds from that alone, so no hub or pretraining folder is needed to load a model.
     """
     _load_plugins()
+    if card and card.get("hf_config") and not pretrained:
+        from medtransfer.backbones.token_encoder import rebuild_from_card
+
+        return rebuild_from_card(card)
+    if name.startswith("hf:"):
+        from medtransfer.backbones.molecule_backbones import hub_smiles_encoder
+
+        return hub_smiles_encoder(name.removeprefix("hf:"), pretrained)
+    if Path(name).expanduser().is_dir():
+        from medtransfer.backbones.zoo import load_backbone_folder
+
+        return load_backbone_folder(Path(name).expanduser(), pretrained)
     if name.startswith("timm:"):
         from medtransfer.backbones.image_backbones import timm_hub_backbone
 

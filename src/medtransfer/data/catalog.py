@@ -17,7 +17,7 @@ from medtransfer.registry import Registry
 log = logging.getLogger("medtransfer")
 
 DATASETS: Registry[Callable[[], SampleTable]] = Registry("dataset", DataError)
-PLUGIN_MODULES = ("medtransfer.data.images.medmnist",)
+PLUGIN_MODULES = ("medtransfer.data.images.medmnist", "medtransfer.data.molecules.datasets")
 
 
 def load_plugins() -> None:

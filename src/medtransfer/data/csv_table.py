@@ -6,9 +6,13 @@ import csv
 import math
 from pathlib import Path
 
+import numpy as np
+
+from medtransfer.data.table import SPLITS
 from medtransfer.errors import DataError
 
 MISSING = {"", "na", "nan", "none", "null", "?"}
+GROUP_COLUMNS = ("group", "patient_id", "patient", "subject_id")
 
 
 def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -65,3 +69,16 @@ def parse_float(value: str) -> float:
 
 def describe_rows(rows: list[int]) -> str:
     return ", ".join(map(str, rows[:10])) + (f" … (+{len(rows) - 10})" if len(rows) > 10 else "")
+
+
+def split_column(rows: list[dict[str, str]], header: list[str], column: str, path: Path) -> np.ndarray | None:
+    """Predefined split per row from ``column`` (train / val / test; valid and validation mean val)."""
+    if column not in header:
+        return None
+    values = np.array([r[column].lower() for r in rows])
+    values[values == "valid"] = "val"
+    values[values == "validation"] = "val"
+    bad = sorted(set(values) - set(SPLITS))
+    if bad:
+        raise DataError(f"{path.name}: column {column!r} has values {bad}; use train, val or test.")
+    return values

@@ -55,7 +55,7 @@ class Modality(Protocol):
 
 
 MODALITIES: Registry[Modality] = Registry("modality", DataError)
-PLUGIN_MODULES = ("medtransfer.data.images.plugin",)
+PLUGIN_MODULES = ("medtransfer.data.images.plugin", "medtransfer.data.molecules.plugin")
 
 
 def _load_plugins() -> None:

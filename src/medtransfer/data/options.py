@@ -14,7 +14,10 @@ class ReadOptions(BaseModel):
 
     label_column: str = "label"
     path_column: str | None = None  # None: the first of path / image / file / filename
+    input_column: str | None = None  # string modalities: None means smiles / sequence / ... by modality
     group_column: str | None = None  # None: 'group' or 'patient_id' when present
     split_column: str = "split"
     subgroup_columns: str | None = None  # comma-separated attribute columns (sex, site, ...)
     task: TaskKind | None = None
+    skip_invalid: bool = False  # drop invalid records (listed in the run's dropped.csv) instead of stopping
+    strip_salts: bool = False  # molecules: keep the largest organic fragment

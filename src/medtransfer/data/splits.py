@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.model_selection import train_test_split
 
 from medtransfer.data.table import SPLITS, SampleTable
 from medtransfer.errors import ConfigError, DataError
@@ -30,8 +30,8 @@ def make_split(table: SampleTable, val_fraction: float, test_fraction: float, se
         return _from_predefined(table, val_fraction, test_fraction, seed)
     rest, test = _carve(table, np.arange(len(table)), test_fraction, seed)
     train, val = _carve(table, rest, val_fraction / (1 - test_fraction), seed + 1)
-    how = "group-aware (no group in two splits)" if table.groups else _strategy_word(table)
-    return Split({"train": train, "val": val, "test": test}, f"{how} random split, seed {seed}")
+    how = f"split by {table.group_kind} (no group in two splits)" if table.groups else _strategy_word(table)
+    return Split({"train": train, "val": val, "test": test}, f"{how}, random, seed {seed}")
 
 
 def _from_predefined(table: SampleTable, val_fraction: float, test_fraction: float, seed: int) -> Split:
@@ -56,12 +56,7 @@ def _carve(table: SampleTable, pool: np.ndarray, fraction: float, seed: int) -> 
     if fraction == 0:
         return pool, pool[:0]
     if table.groups is not None:
-        groups = np.array(table.groups)[pool]
-        if len(set(groups)) < 2:
-            raise DataError(f"{table.source}: a group-aware split needs at least 2 distinct groups.")
-        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-        keep, taken = next(splitter.split(pool, groups=groups))
-        return np.sort(pool[keep]), np.sort(pool[taken])
+        return _carve_groups(table, pool, fraction, seed)
     stratify = table.targets[pool] if table.task.is_classification else None
     try:
         keep, taken = train_test_split(pool, test_size=fraction, random_state=seed, stratify=stratify)
@@ -71,6 +66,33 @@ def _carve(table: SampleTable, pool: np.ndarray, fraction: float, seed: int) -> 
             "Add examples, or give a split column."
         ) from exc
     return np.sort(keep), np.sort(taken)
+
+
+def _carve_groups(table: SampleTable, pool: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whole groups held out until ``fraction`` of the *samples* is reached (balanced scaffold split).
+
+    Groups larger than half the held-out size stay in the kept part, so one huge group (the benzene
+    scaffold, a patient with hundreds of images) cannot make the held-out split mostly one group; the rest
+    are visited in a seeded random order. Sample counts, not group counts, hit the target.
+    """
+    groups = np.array(table.groups, dtype=object)[pool]
+    names, inverse, counts = np.unique(groups.astype(str), return_inverse=True, return_counts=True)
+    if len(names) < 2:
+        raise DataError(f"{table.source}: a split by {table.group_kind} needs at least 2 distinct groups.")
+    target = fraction * len(pool)
+    order = np.random.default_rng(seed).permutation(len(names))
+    taken_groups, total = [], 0
+    for g in order:
+        if counts[g] > target / 2 or total + counts[g] > target * 1.05:
+            continue
+        taken_groups.append(g)
+        total += counts[g]
+        if total >= target * 0.95:
+            break
+    if not taken_groups:  # every group is large: hold out the smallest one
+        taken_groups = [int(np.argmin(counts))]
+    taken = np.isin(inverse, taken_groups)
+    return np.sort(pool[~taken]), np.sort(pool[taken])
 
 
 def _strategy_word(table: SampleTable) -> str:

@@ -31,6 +31,8 @@ class SampleTable:
     split: np.ndarray | None = None
     source: str = ""
     attributes: dict[str, list[str]] | None = None  # e.g. sex, site: for subgroup metrics
+    group_kind: str = "group"  # what ``groups`` are: a patient / group column, or e.g. "Bemis–Murcko scaffold"
+    dropped: list[dict] | None = None  # invalid records skipped on request, with row and reason (dropped.csv)
 
     def __len__(self) -> int:
         return len(self.inputs)

@@ -21,21 +21,60 @@ def constant_probs(task: TaskSpec, y_train: np.ndarray, n: int) -> np.ndarray:
     return np.tile(freq, (n, 1))
 
 
-def classical_probs(task: TaskSpec, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray | None:
-    """Standardised features → logistic regression (classification) or ridge (regression)."""
-    if task.kind == "multilabel":
-        return None
+ESTIMATOR_NAMES = {"linear": ("logistic regression", "ridge"), "random_forest": ("random forest", "random forest")}
+
+
+def classical_model(task: TaskSpec, estimator: str, seed: int):
+    """Standardised features → logistic regression / ridge, or a 500-tree random forest (fingerprints)."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    regression = task.kind == "regression"
+    if estimator == "random_forest":
+        forest = RandomForestRegressor if regression else RandomForestClassifier
+        return forest(n_estimators=500, n_jobs=-1, random_state=seed)
+    if regression:
+        return make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+
+
+def classical_probs(
+    task: TaskSpec,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    estimator: str = "linear",
+    seed: int = 0,
+) -> np.ndarray:
+    """Test-set probabilities (or predictions) of the classical model; multi-label: one model per label."""
     if task.kind == "regression":
-        model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x_train, y_train)
-        return model.predict(x_test)
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(x_train, y_train)
+        return classical_model(task, estimator, seed).fit(x_train, y_train).predict(x_test)
+    if task.kind == "multilabel":
+        out = np.full((len(x_test), y_train.shape[1]), np.nan)
+        for j in range(y_train.shape[1]):
+            known = ~np.isnan(y_train[:, j])
+            labels = y_train[known, j].astype(int)
+            if len(np.unique(labels)) < 2:
+                out[:, j] = labels.mean() if len(labels) else np.nan
+                continue
+            model = classical_model(task, estimator, seed).fit(x_train[known], labels)
+            out[:, j] = model.predict_proba(x_test)[:, list(model.classes_).index(1)]
+        return out
+    model = classical_model(task, estimator, seed).fit(x_train, y_train)
     probs = np.zeros((len(x_test), len(task.class_names)))
-    probs[:, model.classes_] = model.predict_proba(x_test)
+    classes = model.classes_ if not hasattr(model, "steps") else model.steps[-1][1].classes_
+    probs[:, classes] = model.predict_proba(x_test)
     return probs
 
 
 def baseline_metrics(
-    task: TaskSpec, features_name: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
+    task: TaskSpec,
+    features_name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    estimator: str = "linear",
+    seed: int = 0,
 ) -> dict[str, dict]:
     """Test metrics of each baseline, keyed by a readable name."""
     out = {
@@ -43,8 +82,7 @@ def baseline_metrics(
             task, y_test, constant_probs(task, y_train, len(y_test))
         )[0]
     }
-    probs = classical_probs(task, x_train, y_train, x_test)
-    if probs is not None:
-        name = f"{features_name} + {'ridge' if task.kind == 'regression' else 'logistic regression'}"
-        out[name] = compute_metrics(task, y_test, probs)[0]
+    probs = classical_probs(task, x_train, y_train, x_test, estimator, seed)
+    name = f"{features_name} + {ESTIMATOR_NAMES[estimator][task.kind == 'regression']}"
+    out[name] = compute_metrics(task, y_test, probs)[0]
     return out

@@ -39,3 +39,12 @@ def write_predictions(rows: list[dict], path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_dropped(dropped: list[dict], path: Path) -> None:
+    """Invalid records skipped with --skip-invalid: row (and line), the input and why it was refused."""
+    fields = list(dict.fromkeys(k for d in dropped for k in d))
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(dropped)

@@ -26,6 +26,7 @@ class LeakageReport:
     near_duplicates: list[dict] = field(default_factory=list)
     shared_groups: list[dict] = field(default_factory=list)
     conflicting_labels: list[dict] = field(default_factory=list)
+    repeated_inputs: int = 0  # rows whose input (same key: content hash, InChIKey, ...) occurs earlier too
     moved: list[dict] = field(default_factory=list)
 
     @property
@@ -36,7 +37,7 @@ class LeakageReport:
         parts = [
             f"{len(self.exact_duplicates)} exact and {len(self.near_duplicates)} near-duplicate pairs across splits",
             f"{len(self.shared_groups)} groups in two splits",
-            f"{len(self.conflicting_labels)} inputs with conflicting labels",
+            f"{self.repeated_inputs} repeated inputs, {len(self.conflicting_labels)} with conflicting labels",
         ]
         text = "; ".join(parts)
         return text + (f"; {len(self.moved)} samples moved to remove leakage" if self.moved else "")
@@ -57,6 +58,7 @@ def audit_split(
     for i, key in enumerate(exact):
         if where[i] is not None:
             by_key[key].append(i)
+    report.repeated_inputs = sum(len(rows) - 1 for rows in by_key.values())
     for rows in by_key.values():
         if len({where[i] for i in rows}) > 1:
             report.exact_duplicates += _pairs(table, where, rows)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medtransfer.data.csv_table import pick_column, read_rows, require_column
+from medtransfer.data.csv_table import GROUP_COLUMNS, pick_column, read_rows, require_column, split_column
 from medtransfer.data.images.decode import IMAGE_SUFFIXES, common_channels, decode_many, to_channels
 from medtransfer.data.labels import targets_from_rows
 from medtransfer.data.options import ReadOptions
@@ -15,7 +15,6 @@ from medtransfer.data.task import TaskSpec
 from medtransfer.errors import DataError
 
 PATH_COLUMNS = ("path", "image", "file", "filename", "image_path")
-GROUP_COLUMNS = ("group", "patient_id", "patient", "subject_id")
 
 
 def read_image_folder(root: Path) -> SampleTable:
@@ -64,7 +63,7 @@ def read_image_csv(path: Path, opts: ReadOptions) -> SampleTable:
     group_col = pick_column(header, opts.group_column, GROUP_COLUMNS)
     if group_col:
         require_column(path, header, group_col, "--group-column")
-    split = _split_column(rows, header, opts.split_column, path)
+    split = split_column(rows, header, opts.split_column, path)
     paths = [(path.parent / r[path_col]).resolve() for r in rows]
     groups = [r[group_col] for r in rows] if group_col else None
     table = _image_table(paths, targets, task, path, groups, split)
@@ -74,18 +73,6 @@ def read_image_csv(path: Path, opts: ReadOptions) -> SampleTable:
             require_column(path, header, c, "--subgroup-column")
         table.attributes = {c: [r[c] or "(missing)" for r in rows] for c in columns}
     return table
-
-
-def _split_column(rows: list[dict[str, str]], header: list[str], column: str, path: Path) -> np.ndarray | None:
-    if column not in header:
-        return None
-    values = np.array([r[column].lower() for r in rows])
-    values[values == "valid"] = "val"
-    values[values == "validation"] = "val"
-    bad = sorted(set(values) - set(SPLITS))
-    if bad:
-        raise DataError(f"{path.name}: column {column!r} has values {bad}; use train, val or test.")
-    return values
 
 
 def _image_table(

@@ -1,0 +1,1 @@
+"""Molecules: SMILES / SDF reading with RDKit, tokenisation, scaffold groups and the modality plug-in."""

@@ -1,0 +1,203 @@
+"""Masked-language-model pretraining of a small BERT encoder on an unlabelled corpus of strings.
+
+A plain step loop rather than Lightning: the corpus is consumed in a seeded order fixed by the step
+number, so a run killed at any step resumes from its last checkpoint and ends with exactly the weights an
+uninterrupted run would have (Lightning cannot restore a position inside an epoch of a plain dataset).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from medtransfer.data.tokens import SPECIAL_TOKENS, TokenEncoder
+from medtransfer.errors import ConfigError, RunError
+from medtransfer.pretrain.masking import mask_tokens
+
+log = logging.getLogger("medtransfer")
+STATE = "pretrain_state.pt"
+
+
+@dataclass
+class PretrainSettings:
+    """Architecture and schedule of one pretraining run (saved in the model card)."""
+
+    hidden_size: int = 256
+    layers: int = 4
+    heads: int = 4
+    intermediate_size: int = 512
+    max_length: int = 128
+    steps: int = 4000
+    batch_size: int = 128
+    lr: float = 5e-4
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.01
+    heldout: int = 512  # texts kept out of training to measure the masked-LM loss
+    eval_every: int = 250
+    save_every: int = 100
+    seed: int = 0
+
+    def bert_config(self, vocab_size: int) -> dict:
+        return {
+            "model_type": "bert",
+            "vocab_size": vocab_size,
+            "hidden_size": self.hidden_size,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.heads,
+            "intermediate_size": self.intermediate_size,
+            "max_position_embeddings": self.max_length,
+            "pad_token_id": 0,
+        }
+
+
+@dataclass
+class PretrainOutcome:
+    steps: int
+    train_loss: float  # mean of the last eval window
+    heldout_loss_first: float  # masked-LM loss on held-out texts before training
+    heldout_loss: float  # and after
+    seconds: float
+
+
+def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, out: Path, progress: bool = True):
+    """Train a BERT masked LM on ``texts``; checkpoints to ``out`` and resumes from there when present.
+
+    Returns (encoder without the LM head, outcome); the caller writes the backbone folder.
+    """
+    from transformers import BertConfig, BertForMaskedLM
+
+    s = settings
+    if s.heads <= 0 or s.hidden_size % s.heads:
+        raise ConfigError(f"--hidden-size {s.hidden_size} must be a multiple of --heads {s.heads}.")
+    if len(texts) <= s.heldout:
+        raise ConfigError(f"the corpus has {len(texts)} texts; pretraining needs more than the {s.heldout} held out.")
+    encoder = TokenEncoder(tokenizer)
+    torch.manual_seed(s.seed)
+    model = BertForMaskedLM(BertConfig(**s.bert_config(len(tokenizer["vocab"]))))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    warmup = max(1, int(s.warmup_fraction * s.steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda k: min((k + 1) / warmup, max(0.0, (s.steps - k) / max(1, s.steps - warmup)))
+    )
+    order = np.random.default_rng(s.seed).permutation(len(texts))
+    heldout, train = order[: s.heldout], order[s.heldout :]
+    held_ids = torch.from_numpy(encoder.encode([texts[i] for i in heldout]))
+    step, rows = 0, []
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / STATE).is_file():
+        state = torch.load(out / STATE, map_location="cpu", weights_only=True)
+        if state["settings"] != asdict(s) or state["corpus_size"] != len(texts):
+            raise RunError(f"{out / STATE} was made with other settings or another corpus: use a new --out.")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, rows = state["step"], state["rows"]
+        log.info("resuming pretraining at step %d of %d", step, s.steps)
+    first = rows[0]["heldout_loss"] if rows else _heldout_loss(model, held_ids, encoder, s.seed)
+    if not rows:
+        rows.append({"step": 0, "train_loss": math.nan, "heldout_loss": first, "seconds": 0.0})
+    started, window = time.perf_counter() - rows[-1]["seconds"], []
+    with _progress_bar(progress, s.steps, step) as advance:
+        while step < s.steps:
+            ids = torch.from_numpy(encoder.encode([texts[i] for i in _batch(train, step, s.batch_size, s.seed)]))
+            step_seed = s.seed * 1_000_003 + step
+            torch.manual_seed(step_seed)  # dropout masks depend on the step alone: a resumed run matches
+            generator = torch.Generator().manual_seed(step_seed)
+            corrupted, labels = mask_tokens(ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator)
+            model.train()
+            loss = model(input_ids=corrupted, attention_mask=(ids != encoder.pad_id).long(), labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            last_loss = float(loss.detach())
+            window.append(last_loss)
+            if step % s.eval_every == 0 or step == s.steps:
+                held = _heldout_loss(model, held_ids, encoder, s.seed)
+                rows.append({"step": step, "train_loss": float(np.mean(window)), "heldout_loss": held,
+                             "seconds": time.perf_counter() - started})  # fmt: skip
+                window = []
+                log.info("step %d: train loss %.3f, held-out loss %.3f", step, rows[-1]["train_loss"], held)
+            if step % s.save_every == 0 or step == s.steps:
+                _save_state(out, model, optimizer, schedule, step, rows, s, len(texts))
+            advance(last_loss)
+    _write_log(out / "pretrain_log.csv", rows)
+    last = rows[-1]
+    outcome = PretrainOutcome(step, last["train_loss"], first, last["heldout_loss"], last["seconds"])
+    return model.bert, outcome
+
+
+def _batch(train: np.ndarray, step: int, batch_size: int, seed: int) -> np.ndarray:
+    """Rows of step ``step``: epoch e walks its own seeded permutation of the training texts."""
+    per_epoch = max(1, len(train) // batch_size)
+    epoch, k = divmod(step, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(len(train))
+    return train[perm[k * batch_size : (k + 1) * batch_size]]
+
+
+@torch.inference_mode()
+def _heldout_loss(model, ids: torch.Tensor, encoder: TokenEncoder, seed: int) -> float:
+    """Masked-LM loss on the held-out texts with one fixed masking, so every measurement is comparable."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed + 7)
+    corrupted, labels = mask_tokens(ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator)
+    losses = []
+    for lo in range(0, len(ids), 128):
+        part = slice(lo, lo + 128)
+        mask = (ids[part] != encoder.pad_id).long()
+        losses.append(float(model(input_ids=corrupted[part], attention_mask=mask, labels=labels[part]).loss))
+    return float(np.mean(losses))
+
+
+def _save_state(out: Path, model, optimizer, schedule, step: int, rows: list, s: PretrainSettings, n: int) -> None:
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "step": step,
+        "rows": rows,
+        "settings": asdict(s),
+        "corpus_size": n,
+    }
+    tmp = out / (STATE + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / STATE)  # a kill during the save leaves the previous checkpoint intact
+
+
+def _write_log(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class _progress_bar:
+    """A rich progress bar over steps (or nothing), yielding ``advance(loss)``."""
+
+    def __init__(self, enabled: bool, total: int, done: int) -> None:
+        self.enabled, self.total, self.done = enabled, total, done
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda loss: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("pretraining"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            TextColumn("loss {task.fields[loss]:.3f}"))  # fmt: skip
+        self.bar.start()
+        task = self.bar.add_task("pretrain", total=self.total, completed=self.done, loss=float("nan"))
+        return lambda loss: self.bar.update(task, advance=1, loss=loss)
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.stop()

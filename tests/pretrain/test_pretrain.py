@@ -1,0 +1,73 @@
+"""The pretraining stage: masked-LM loss falls, the folder is a backbone, an interrupted run resumes exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from medtransfer.api import pretrain
+from medtransfer.backbones.registry import create_backbone
+from medtransfer.data.tokens import TokenEncoder
+
+pytest.importorskip("transformers")
+TINY = dict(hidden_size=32, layers=2, heads=2, intermediate_size=64, max_length=64, batch_size=32, heldout=64)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """560 real molecules (BBBP's SMILES) as a .smi file: 500 to train on, 60 more held out."""
+    from medtransfer.data.sources import read_data
+
+    path = tmp_path / "corpus.smi"
+    path.write_text("\n".join(read_data("bbbp").inputs[:564]) + "\n")
+    return path
+
+
+def test_pretraining_lowers_the_masked_lm_loss_and_reloads(corpus, tmp_path):
+    folder = pretrain(
+        "molecule", str(corpus), tmp_path / "zoo", steps=40, eval_every=20, lr=2e-3, progress=False, **TINY
+    )
+    log = (folder / "pretrain_log.csv").read_text().splitlines()
+    first, last = float(log[1].split(",")[2]), float(log[-1].split(",")[2])
+    assert last < first - 0.5, log
+    backbone = create_backbone(str(folder)).eval()
+    assert backbone.card.pretrained and backbone.card.modality == "molecule"
+    from safetensors.torch import load_file
+
+    saved = load_file(str(folder / "encoder.safetensors"))
+    assert all(torch.equal(saved[k], v) for k, v in backbone.encoder.state_dict().items())
+    ids = torch.from_numpy(TokenEncoder(backbone.card.tokenizer).encode(["CCO", "c1ccccc1"]))
+    with torch.no_grad():
+        assert backbone(ids).shape == (2, 32)
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "medtransfer pretrain --modality molecule" in card and "--steps 40" in card
+
+
+def test_interrupted_pretraining_resumes_to_identical_weights(corpus, tmp_path, monkeypatch):
+    import medtransfer.pretrain.mlm as mlm
+
+    settings = dict(steps=8, save_every=2, eval_every=4, progress=False, **TINY)
+    straight = pretrain("molecule", str(corpus), tmp_path / "straight", **settings)
+
+    real_save = mlm._save_state
+
+    def save_then_die(out, model, optimizer, schedule, step, *rest):
+        real_save(out, model, optimizer, schedule, step, *rest)
+        if step == 4:
+            raise KeyboardInterrupt  # killed right after the step-4 checkpoint
+
+    monkeypatch.setattr(mlm, "_save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain("molecule", str(corpus), tmp_path / "resumed", **settings)
+    monkeypatch.setattr(mlm, "_save_state", real_save)
+    resumed = pretrain("molecule", str(corpus), tmp_path / "resumed", **settings)
+    a = create_backbone(str(straight)).encoder.state_dict()
+    b = create_backbone(str(resumed)).encoder.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pretraining_images_is_refused_with_a_clear_message(tmp_path):
+    from medtransfer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no pretraining stage"):
+        pretrain("image", "x", tmp_path / "z", progress=False)
