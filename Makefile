@@ -33,8 +33,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
-	$(BIN)/python bench/breastmnist_transfer.py
-	$(BIN)/python bench/molecule_transfer.py
+	$(BIN)/python -m bench.breastmnist_transfer
+	$(BIN)/python -m bench.molecule_transfer
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -3,7 +3,7 @@
 3 seeds per row; test AUROC and accuracy as mean ± sd; wall time and training throughput. Results are
 appended to bench/out/*.jsonl as they come, so an interrupted benchmark resumes where it stopped.
 
-    MEDTRANSFER_DATA=../shared/data python bench/breastmnist_transfer.py [--seeds 3]
+    MEDTRANSFER_DATA=../shared/data python -m bench.breastmnist_transfer [--seeds 3]
 """
 
 from __future__ import annotations

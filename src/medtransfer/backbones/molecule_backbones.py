@@ -20,7 +20,7 @@ from medtransfer.backbones.registry import BACKBONES
 from medtransfer.backbones.token_encoder import TokenEncoderBackbone, _transformers, config_dict
 from medtransfer.backbones.zoo import PACKAGED_ZOO, load_backbone_folder
 from medtransfer.data.hashing import file_digest
-from medtransfer.data.tokens import SPECIAL_TOKENS
+from medtransfer.data.tokens import CHEMNET_VOCAB, SPECIAL_TOKENS
 from medtransfer.errors import BackboneError
 
 
@@ -80,8 +80,7 @@ def rxnfp_bert(pretrained: bool = True, **_) -> Backbone:
     return TokenEncoderBackbone(encoder, card)
 
 
-_CHEMNET_VOCAB = ["C", "N", "O", "H", "F", "Cl", "P", "B", "Br", "S", "I", "Si", "#", "(", ")", "+", "-",
-                  "1", "2", "3", "4", "5", "6", "7", "8", "=", "[", "]", "@", "c", "n", "o", "s", "X", "."]  # fmt: skip
+_CHEMNET_VOCAB = list(CHEMNET_VOCAB)
 
 
 class ChemNetBackbone(Backbone):

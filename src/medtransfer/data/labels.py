@@ -14,6 +14,8 @@ def targets_from_rows(
     rows: list[dict[str, str]], label_columns: list[str], task: TaskKind | None, source: str
 ) -> tuple[np.ndarray, TaskSpec]:
     """Targets for CSV rows: several label columns → multilabel; numeric labels with ``task=regression``."""
+    if not rows:
+        raise DataError(f"{source} has no examples (no data rows left). Check the file and its label column.")
     for column in label_columns:
         missing = rows_missing(rows, column)
         if missing:

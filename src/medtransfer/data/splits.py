@@ -78,7 +78,10 @@ def _carve_groups(table: SampleTable, pool: np.ndarray, fraction: float, seed: i
     groups = np.array(table.groups, dtype=object)[pool]
     names, inverse, counts = np.unique(groups.astype(str), return_inverse=True, return_counts=True)
     if len(names) < 2:
-        raise DataError(f"{table.source}: a split by {table.group_kind} needs at least 2 distinct groups.")
+        raise DataError(
+            f"{table.source}: a split by {table.group_kind} needs at least 2 distinct groups; this data has "
+            f"{len(names)}. Pass --split random (or a split column) to split by sample instead."
+        )
     target = fraction * len(pool)
     order = np.random.default_rng(seed).permutation(len(names))
     taken_groups, total = [], 0

@@ -32,10 +32,10 @@ def split_smiles(smiles: str) -> list[str]:
     return _SMILES_TOKEN.findall(smiles)
 
 
-_CHEMNET_SYMBOLS = sorted(
-    ["C", "N", "O", "H", "F", "Cl", "P", "B", "Br", "S", "I", "Si", "#", "(", ")", "+", "-", "1", "2", "3", "4",
-     "5", "6", "7", "8", "=", "[", "]", "@", "c", "n", "o", "s", "X", "."], key=lambda t: (-len(t), t)
-)  # fmt: skip
+# ChemNet's one-hot order (fcd); two-letter symbols are matched first, any other character alone
+CHEMNET_VOCAB = ("C", "N", "O", "H", "F", "Cl", "P", "B", "Br", "S", "I", "Si", "#", "(", ")", "+", "-", "1", "2",
+                 "3", "4", "5", "6", "7", "8", "=", "[", "]", "@", "c", "n", "o", "s", "X", ".")  # fmt: skip
+_CHEMNET_SYMBOLS = sorted(CHEMNET_VOCAB, key=lambda t: (-len(t), t))
 _CHEMNET_TOKEN = re.compile("|".join(re.escape(t) for t in _CHEMNET_SYMBOLS) + "|.")
 
 

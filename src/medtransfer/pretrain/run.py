@@ -52,13 +52,19 @@ def run_pretrain(
         tokenizer=tokenizer,
     )
     save_backbone_folder(encoder, card, out)
-    (out / "MODEL_CARD.md").write_text(model_card(card, settings, outcome, len(texts), corpus, modality))
+    (out / "MODEL_CARD.md").write_text(model_card(card, settings, outcome, len(texts), corpus, modality, out))
     log.info("pretrained backbone written to %s (use --backbone %s)", out, out)
     return out
 
 
 def model_card(
-    card: BackboneCard, s: PretrainSettings, outcome: PretrainOutcome, n_texts: int, corpus: str, modality: str
+    card: BackboneCard,
+    s: PretrainSettings,
+    outcome: PretrainOutcome,
+    n_texts: int,
+    corpus: str,
+    modality: str,
+    out: Path,
 ) -> str:
     """The human-readable card: what the model is, how it was made, the exact command, its losses."""
     params = ", ".join(f"{k}={v}" for k, v in asdict(s).items())
@@ -82,7 +88,7 @@ def model_card(
 Reproduce:
 
 ```
-medtransfer pretrain --modality {modality} --corpus {corpus} --out {card.name} {_flags(s)}
+medtransfer pretrain --modality {modality} --corpus {corpus} --out {out} {_flags(s)}
 ```
 
 Settings: {params}.

@@ -19,7 +19,7 @@ from medtransfer.strategies.strategy import LearningRates, Strategy
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.losses import inverse_frequency_weights
 from medtransfer.train.module import TransferModule
-from medtransfer.train.sampling import EpochShuffleSampler
+from medtransfer.train.sampling import EpochShuffleSampler, SeededSamples
 
 log = logging.getLogger("medtransfer")
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_auroc")
@@ -94,7 +94,11 @@ def train_model(
     )
     # Lightning's save_last refreshes last.ckpt only when a new best is saved; resume needs every epoch
     every_epoch = ModelCheckpoint(
-        dirpath=folder, filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+        dirpath=folder,
+        filename="last",
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,
     )
     trainer = L.Trainer(
         max_epochs=cfg.epochs,
@@ -114,7 +118,7 @@ def train_model(
         log_every_n_steps=1,
     )
     train_loader = DataLoader(
-        train_ds,
+        SeededSamples(train_ds),
         batch_size=cfg.batch_size,
         sampler=EpochShuffleSampler(len(train_ds), cfg.seed),
         drop_last=len(train_ds) > cfg.batch_size,

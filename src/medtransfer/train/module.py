@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 
@@ -44,6 +46,18 @@ class TransferModule(L.LightningModule):
         # whether the run was resumed, so a resumed run ends where an uninterrupted one would
         torch.manual_seed(self.seed * 100_003 + self.current_epoch)
         self.strategy.apply(self.model, self.current_epoch)
+        if self.scheduler_name == "cosine":
+            self._set_cosine_lr(self.current_epoch)
+
+    def _set_cosine_lr(self, epoch: int) -> None:
+        """Cosine annealing as a function of the epoch alone (no scheduler state to save or to replay wrongly).
+
+        Lightning's epoch-interval schedulers are stepped again when a run resumes from an end-of-epoch
+        checkpoint, which shifted the schedule by one epoch; computing the rate from the epoch cannot drift.
+        """
+        factor = 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, self.trainer.max_epochs)))
+        for group in self.trainer.optimizers[0].param_groups:
+            group["lr"] = group["base_lr"] * factor
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -69,11 +83,9 @@ class TransferModule(L.LightningModule):
 
     def configure_optimizers(self):
         groups = self.strategy.param_groups(self.model, self.rates)
+        for group in groups:
+            group["base_lr"] = group["lr"]
         optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
-        epochs = self.trainer.max_epochs
-        if self.scheduler_name == "cosine":
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
         if self.scheduler_name == "onecycle":
             sched = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer,

@@ -28,7 +28,7 @@ def decode_image(path: str | Path) -> np.ndarray:
             arr = _read_dicom(path)
         else:
             arr = _read_pillow(path)
-    except UndecodableImage:
+    except (UndecodableImage, FileNotFoundError):
         raise
     except (OSError, ValueError, SyntaxError) as exc:  # what Pillow / pydicom raise for broken files
         raise UndecodableImage(f"{type(exc).__name__}: {exc}") from exc
@@ -46,6 +46,8 @@ def _read_pillow(path: Path) -> np.ndarray:
             return _pillow_to_array(img)
     except UnidentifiedImageError as exc:
         raise UndecodableImage("not an image Pillow can read (wrong extension or corrupt header)") from exc
+    except Image.DecompressionBombError as exc:  # declared size beyond Pillow's limit: refuse before decoding
+        raise UndecodableImage(f"{exc} Downscale the image (e.g. to 4096 px on its long side).") from exc
 
 
 def _pillow_to_array(img) -> np.ndarray:

@@ -154,8 +154,12 @@ def _targets(rows: list[dict[str, str]], columns: list[str], opts: ReadOptions, 
                 targets[i, j] = parse_float(r[c])
             except ValueError:
                 bad.append(i + 2)
-    if bad or not np.isin(targets[~np.isnan(targets)], (0.0, 1.0)).all():
-        raise DataError(f"{source}: multi-task labels {columns} must be 0, 1 or empty (rows {describe_rows(bad)}).")
+    not_binary = ~np.isnan(targets) & (targets != 0) & (targets != 1)
+    bad = sorted(set(bad) | {int(i) + 2 for i in np.where(not_binary.any(axis=1))[0]})
+    if bad:
+        raise DataError(
+            f"{source}: multi-task labels {columns} must be 0, 1 or empty; rows {describe_rows(bad)} are not."
+        )
     return targets, TaskSpec("multilabel", tuple(columns))
 
 
