@@ -11,11 +11,6 @@ from tests.kill_resume import final_metrics, fit_command, kill_mid_training
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (issue 7): after a SIGKILL, the resumed run ends with the same val/test metrics but "
-    "slightly different weights (epoch-1 train loss 0.0568 vs 0.0539); in-process interruption resumes exactly",
-)
 def test_sigkilled_fit_resumes_to_the_uninterrupted_result(tmp_path):
     data = planted_npz(tmp_path / "planted.npz", n_train=240)
     reference = tmp_path / "reference"

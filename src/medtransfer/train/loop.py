@@ -92,13 +92,17 @@ def train_model(
         save_last=False,
         enable_version_counter=False,
     )
-    # Lightning's save_last refreshes last.ckpt only when a new best is saved; resume needs every epoch
+    # Lightning's save_last refreshes last.ckpt only when a new best is saved; resume needs every epoch.
+    # It is saved at validation end and early stopping checks there too: a checkpoint taken at train-epoch
+    # end (Lightning's default without a monitor) made a process resumed after SIGKILL drift from an
+    # uninterrupted run (tests/test_kill_resume.py)
     every_epoch = ModelCheckpoint(
         dirpath=folder,
         filename="last",
         monitor=None,
         save_top_k=1,
         enable_version_counter=False,
+        save_on_train_epoch_end=False,
     )
     trainer = L.Trainer(
         max_epochs=cfg.epochs,
@@ -110,7 +114,7 @@ def train_model(
         callbacks=[
             checkpoint,
             every_epoch,
-            EarlyStopping(monitor=cfg.monitor, mode=mode, patience=cfg.patience),
+            EarlyStopping(monitor=cfg.monitor, mode=mode, patience=cfg.patience, check_on_train_epoch_end=False),
         ],
         enable_progress_bar=cfg.progress,
         enable_model_summary=False,
