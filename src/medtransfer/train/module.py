@@ -50,11 +50,8 @@ class TransferModule(L.LightningModule):
             self._set_cosine_lr(self.current_epoch)
 
     def _set_cosine_lr(self, epoch: int) -> None:
-        """Cosine annealing as a function of the epoch alone (no scheduler state to save or to replay wrongly).
-
-        Lightning's epoch-interval schedulers are stepped again when a run resumes from an end-of-epoch
-        checkpoint, which shifted the schedule by one epoch; computing the rate from the epoch cannot drift.
-        """
+        """Cosine annealing as a function of the epoch alone, like the strategy's freezing: a resumed run has no
+        scheduler state to restore, so its rates cannot depend on when or where it was interrupted."""
         factor = 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, self.trainer.max_epochs)))
         for group in self.trainer.optimizers[0].param_groups:
             group["lr"] = group["base_lr"] * factor
