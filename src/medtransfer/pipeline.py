@@ -201,7 +201,7 @@ def _score(
             train.targets,
             modality.simple_features(test.inputs),
             test.targets,
-            estimator=getattr(modality, "baseline_estimator", "linear"),
+            estimator=modality.baseline_estimator,
             seed=cfg.seed,
         )
     return metrics, rows

@@ -46,6 +46,7 @@ class Modality(Protocol):
         """Per-input exact keys (content hash, canonical SMILES, ...) and optional packed-bit near hashes."""
 
     simple_features_name: str
+    baseline_estimator: str  # "linear" (logistic regression / ridge) or "random_forest" on simple_features
 
     def simple_features(self, inputs: list[Any]) -> np.ndarray:
         """Cheap hand-made features (n, d) for the classical baseline reported beside every model."""

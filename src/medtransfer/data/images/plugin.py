@@ -88,6 +88,7 @@ class ImageModality:
         return exact, near
 
     simple_features_name = "16×16 pixels + intensity histogram"
+    baseline_estimator = "linear"
 
     def simple_features(self, inputs: list[Any]) -> np.ndarray:
         """Downsampled gray pixels and a 16-bin histogram per channel: what a classical baseline sees."""
