@@ -35,6 +35,8 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m bench.breastmnist_transfer
 	$(BIN)/python -m bench.molecule_transfer
+	$(BIN)/python -m bench.reliability
+	$(BIN)/python -m bench.explanations
 
 lint: setup
 	$(BIN)/ruff check src tests bench

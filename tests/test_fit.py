@@ -129,7 +129,8 @@ def test_predict_files_uses_saved_preprocessing(tmp_path, npz_data, tiny_fit_set
 
 
 def test_linear_probe_reuses_cached_features_without_backbone_forward(npz_data, tiny_fit_settings, monkeypatch):
-    settings = dict(tiny_fit_settings, backbone="efficientnet_lite0", strategy="linear_probe", epochs=4)
+    # no explanation gallery: explaining test cases runs the backbone by design (gradients need it)
+    settings = dict(tiny_fit_settings, backbone="efficientnet_lite0", strategy="linear_probe", epochs=4, gallery=False)
     calls = {"n": 0}
     original = TimmBackbone.forward
 

@@ -5,7 +5,7 @@
 >>> model = medtransfer.load(result.run_dir)  # doctest: +SKIP
 """
 
-from medtransfer.api import audit, backbones, compare, datasets, evaluate, fit, load, predict
+from medtransfer.api import audit, backbones, compare, datasets, evaluate, explain, fit, load, predict
 from medtransfer.errors import BackboneError, ConfigError, DataError, MedtransferError, RunError
 
 __version__ = "0.1.0"
@@ -20,6 +20,7 @@ __all__ = [
     "compare",
     "datasets",
     "evaluate",
+    "explain",
     "fit",
     "load",
     "predict",

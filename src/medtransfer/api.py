@@ -53,6 +53,24 @@ def predict(run: str | Path, inputs: list[str | Path]) -> list[dict]:
     return load(run).predict_files([Path(p) for p in inputs])
 
 
+def explain(
+    run: str | Path,
+    inputs: list[str | Path],
+    method: str | None = None,
+    out: str | Path | None = None,
+    target: str | None = None,
+    sanity: bool = True,
+):
+    """Explain inputs with a finished run: ``.explanations[i].values`` per pixel / atom, pictures in ``out``.
+
+    ``method``: grad_cam (images, default), integrated_gradients (molecules and sequences, default), occlusion.
+    ``target``: the class to explain (default: each input's predicted class).
+    """
+    from medtransfer.explanations import explain as explain_run
+
+    return explain_run(run, inputs, method, out, target, sanity)
+
+
 def compare(run_a: str | Path, run_b: str | Path, split: str = "test") -> dict:
     """Paired comparison of two runs on the same samples: bootstrap per metric and DeLong for AUROC."""
     from medtransfer.compare_runs import compare_runs

@@ -29,7 +29,7 @@ def fit(
     backbone: Annotated[str | None, Opt(help="registry name, timm:<arch> or file:<path>")] = None,
     arch: Annotated[str | None, Opt(help="timm architecture for file:<path> backbones")] = None,
     pretrained: Annotated[bool | None, Opt("--pretrained/--no-pretrained", help="start from random weights")] = None,
-    strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual")] = None,
+    strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual | lora")] = None,
     unfreeze_blocks: Annotated[int | None, Opt(help="blocks trained by 'partial'")] = None,
     unfreeze_every: Annotated[int | None, Opt(help="epochs per unfrozen block for 'gradual'")] = None,
     head: Annotated[str | None, Opt(help="mlp (GAP → 1024 ReLU → n) | linear")] = None,
@@ -73,6 +73,9 @@ def fit(
     seeds: Annotated[int | None, Opt(help="N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,
     compare_scratch: Annotated[
         bool | None, Opt("--compare-scratch", help="also train from scratch; report the transfer gain")
+    ] = None,
+    gallery: Annotated[
+        bool | None, Opt("--gallery/--no-gallery", help="report: explain the most confident right and wrong cases")
     ] = None,
     deterministic: Annotated[bool | None, Opt("--deterministic/--no-deterministic")] = None,
     out: Annotated[
@@ -237,6 +240,24 @@ def datasets() -> None:
         ("name", "modality", "task", "classes", "size", "licence"),
         f"data folder: {data_dir()} (set MEDTRANSFER_DATA); missing files download with their md5",
     )
+
+
+@app.command()
+def explain(
+    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    inputs: Annotated[list[Path], Opt("--input", "-i", help="files, folders, a CSV or a .smi / .sdf of inputs")],
+    out: Annotated[Path, Opt("--out", "-o", help="folder for the pictures and index.html")],
+    method: Annotated[str | None, Opt(help="grad_cam | integrated_gradients | occlusion (default: per model)")] = None,
+    target: Annotated[str | None, Opt(help="class to explain (default: the predicted class)")] = None,
+    sanity: Annotated[bool, Opt(help="run the model-randomisation sanity check")] = True,
+) -> None:
+    """Explain predictions: one picture per input plus index.html."""
+    from medtransfer.api import explain as api_explain
+    from medtransfer.explanations.explain_run import sanity_line
+
+    result = api_explain(run, inputs, method, out, target, sanity)
+    typer.echo(sanity_line(result.sanity))
+    typer.echo(f"{len(result.explanations)} explanations written to {result.out_dir / 'index.html'}")
 
 
 @app.command()

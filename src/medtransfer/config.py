@@ -50,6 +50,7 @@ class FitConfig(BaseModel):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)
+    # discriminative rates protect pretrained weights; with pretrained=False every block trains at ``lr``
     backbone_lr_scale: float = Field(0.1, gt=0)
     layer_decay: float = Field(0.8, gt=0, le=1)
     weight_decay: float = Field(1e-4, ge=0)
@@ -66,6 +67,7 @@ class FitConfig(BaseModel):
     seed: int = 0
     seeds: int = Field(1, ge=1, le=20)
     compare_scratch: bool = False
+    gallery: bool = True  # the report explains the most confident right and wrong test cases per class
     deterministic: bool = False
     accelerator: str = "auto"
     precision: str = "32-true"

@@ -19,3 +19,7 @@ class ConfigError(MedtransferError):
 
 class RunError(MedtransferError):
     """A run directory that is missing, incomplete or already exists."""
+
+
+class ExplainError(MedtransferError):
+    """An explanation that cannot be made: unknown method, or one the model's backbone cannot support."""

@@ -28,6 +28,7 @@ from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.evaluation.predictions import prediction_rows, write_dropped, write_predictions
+from medtransfer.explanations.gallery import write_gallery
 from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now
@@ -139,6 +140,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         table.task,
         pre,
     )
+    if cfg.gallery and "test" in parts:
+        write_gallery(run.partial, parts["test"].inputs, [r for r in rows if r["split"] == "test"])
     run.write_json("manifest.json", {**manifest, "finished": now()})
     render_report(run.partial)
     final = run.finish()

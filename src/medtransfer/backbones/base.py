@@ -65,3 +65,11 @@ class Backbone(nn.Module):
 
     def param_blocks(self) -> list[list[nn.Parameter]]:
         raise NotImplementedError
+
+    # Where explanations read the model (explanations/): "feature_map" = the last spatial feature map
+    # (Grad-CAM's layer), "tokens" = one input vector per token, aligned with the id positions.
+    explain_kind: str = ""
+
+    def explain_layer(self) -> nn.Module | None:
+        """The layer named by ``explain_kind``; None when this backbone offers none."""
+        return None

@@ -100,10 +100,16 @@ class ChemNetBackbone(Backbone):
         onehot[vocab.index("[SEP]"), _CHEMNET_VOCAB.index(".")] = 1.0  # ChemNet's end-of-SMILES token
         # fcd scales its one-hot rows by 1/35 before ChemNet; the weights expect that input scale
         self.register_buffer("onehot", onehot / len(_CHEMNET_VOCAB), persistent=False)
+        self.token_inputs = nn.Identity()  # hook point: one one-hot row per token id, for explanations
+
+    explain_kind = "tokens"
+
+    def explain_layer(self) -> nn.Module:
+        return self.token_inputs
 
     def forward_features(self, ids: torch.Tensor) -> torch.Tensor:
         # drop [CLS]; pads map to zero vectors as in fcd; (batch, length, 35) → channels first
-        return self.model(self.onehot[ids[:, 1:]].transpose(1, 2))
+        return self.model(self.token_inputs(self.onehot[ids])[:, 1:].transpose(1, 2))
 
     def pool(self, features: torch.Tensor) -> torch.Tensor:
         return features

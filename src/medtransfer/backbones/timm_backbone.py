@@ -21,12 +21,18 @@ class TimmBackbone(Backbone):
         self.model = model
         self.card = card
         self.num_features = int(model.num_features)
+        self.feature_map = nn.Identity()  # a named hook point on the final feature map, for Grad-CAM
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_features(x)
+        return self.feature_map(self.model.forward_features(x))
 
     def pool(self, features: torch.Tensor) -> torch.Tensor:
         return self.model.forward_head(features, pre_logits=True)
+
+    explain_kind = "feature_map"
+
+    def explain_layer(self) -> nn.Module:
+        return self.feature_map
 
     def param_blocks(self) -> list[list[nn.Parameter]]:
         from timm.models import group_parameters

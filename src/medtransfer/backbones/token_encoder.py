@@ -50,6 +50,12 @@ class TokenEncoderBackbone(Backbone):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
+    explain_kind = "tokens"
+    lora_targets = ("query", "value")  # the attention projections of BERT, RoBERTa and ESM layers
+
+    def explain_layer(self) -> nn.Module:
+        return self.encoder.get_input_embeddings()
+
     def param_blocks(self) -> list[list[nn.Parameter]]:
         layers = self.encoder.encoder.layer
         blocks = [list(self.encoder.embeddings.parameters())] + [list(layer.parameters()) for layer in layers]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from pathlib import Path
@@ -50,6 +51,7 @@ def render_report(run: Path) -> Path:
         figures=figures,
         metric_names=_metric_names(metrics),
         details=metrics.get("details", {}).get("test", {}),
+        gallery=_gallery(run),
     )
     out = run / "report.html"
     out.write_text(html, encoding="utf-8")
@@ -64,6 +66,24 @@ def render_report(run: Path) -> Path:
     }
     (run / "report.json").write_text(json.dumps(report_json, indent=2), encoding="utf-8")
     return out
+
+
+def _gallery(run: Path) -> dict | None:
+    """The explained test cases (explanations/gallery/gallery.json) with their pictures inlined."""
+    path = run / "explanations" / "gallery" / "gallery.json"
+    if not path.is_file():
+        return None
+    gallery = json.loads(path.read_text())
+    for case in gallery["cases"]:
+        case["png"] = base64.b64encode((run / case["file"]).read_bytes()).decode("ascii")
+    check = gallery.get("sanity")
+    gallery["sanity_line"] = (
+        f"Sanity check (model randomisation, Adebayo et al. 2018): rank correlation with a randomised model "
+        f"{check['rank_correlation']:.2f} ({'passed' if check['passed'] else 'FAILED: do not trust these maps'})."
+        if check
+        else ""
+    )
+    return gallery
 
 
 def _metric_names(metrics: dict) -> list[str]:

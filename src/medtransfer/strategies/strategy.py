@@ -38,6 +38,12 @@ class Strategy:
         """How many backbone blocks, counted from the output end, train during ``epoch``."""
         raise NotImplementedError
 
+    def prepare(self, model: TransferModel) -> None:
+        """Change the model's structure before training (LoRA adds adapters); most strategies do not."""
+
+    def finalize(self, model: TransferModel) -> None:
+        """After training: return the model to its saved architecture, keeping what it learnt."""
+
     def max_trainable_blocks(self, n_blocks: int) -> int:
         return max(self.trainable_top_blocks(n_blocks, e) for e in range(n_blocks * self.unfreeze_every + 2))
 
@@ -99,6 +105,55 @@ class Gradual(Strategy):
 
     def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
         return min(n_blocks, epoch // self.unfreeze_every)
+
+
+@STRATEGIES.register("lora", description="low-rank adapters on the attention (peft); backbone frozen")
+class LoRA(Strategy):
+    """LoRA (Hu et al. 2021) through peft: rank-r adapters on the backbone's ``lora_targets`` train with the
+    head; every original weight stays frozen. Adapters are merged into the weights after training, so the
+    saved model has the plain architecture and loads like any other."""
+
+    name = "lora"
+    rank, alpha = 8, 16
+
+    def prepare(self, model: TransferModel) -> None:
+        targets = getattr(model.backbone, "lora_targets", None)
+        if not targets:
+            raise ConfigError(
+                f"--strategy lora needs attention layers; backbone {model.backbone.card.name} has none. "
+                "Use a transformer backbone, or --strategy partial / full."
+            )
+        try:
+            from peft import LoraConfig, inject_adapter_in_model
+        except ImportError as exc:
+            raise ConfigError("--strategy lora needs peft: pip install 'medtransfer[sequences]'.") from exc
+        config = LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=0.0, target_modules=list(targets))
+        inject_adapter_in_model(config, model.backbone)
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return 0
+
+    def apply(self, model: TransferModel, epoch: int) -> None:
+        for name, p in model.backbone.named_parameters():
+            p.requires_grad_("lora_" in name)
+        for p in model.head.parameters():
+            p.requires_grad_(True)
+
+    def param_groups(self, model: TransferModel, rates: LearningRates) -> list[dict]:
+        adapters = [p for n, p in model.backbone.named_parameters() if "lora_" in n]
+        return [
+            {"params": list(model.head.parameters()), "lr": rates.lr, "name": "head"},
+            {"params": adapters, "lr": rates.lr, "name": "lora"},
+        ]
+
+    def finalize(self, model: TransferModel) -> None:
+        from peft.tuners.lora import LoraLayer
+
+        for name, module in list(model.backbone.named_modules()):
+            if isinstance(module, LoraLayer):
+                module.merge()
+                parent, _, child = name.rpartition(".")
+                setattr(model.backbone.get_submodule(parent) if parent else model.backbone, child, module.base_layer)
 
 
 def create_strategy(name: str, unfreeze_blocks: int = 2, unfreeze_every: int = 1) -> Strategy:

@@ -63,6 +63,7 @@ def train_model(
     for name in ("lightning.pytorch", "lightning.fabric"):  # device banners and tips are noise here
         logging.getLogger(name).setLevel(logging.WARNING)
 
+    strategy.prepare(model)
     train_ds, val_ds = data.train, data.val
     if strategy.uses_feature_cache:
         train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
@@ -70,6 +71,8 @@ def train_model(
     if cfg.class_weights and task.is_classification:
         weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
     rates = LearningRates(cfg.lr, cfg.backbone_lr_scale, cfg.layer_decay)
+    if not cfg.pretrained:  # random weights hold nothing to protect: one rate for every block
+        rates = LearningRates(cfg.lr, 1.0, 1.0)
     module = TransferModule(
         model,
         task,
@@ -143,6 +146,7 @@ def train_model(
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)
     module.load_state_dict(state["state_dict"])
+    strategy.finalize(model)
     new_rows = _epoch_rows(metrics_csv)
     first_new = new_rows[0]["epoch"] if new_rows else float("inf")
     rows = [r for r in earlier_rows if r["epoch"] < first_new] + new_rows
