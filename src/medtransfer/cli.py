@@ -53,6 +53,10 @@ def fit(
         bool | None, Opt("--skip-invalid", help="drop invalid records (listed in dropped.csv) instead of stopping")
     ] = None,
     strip_salts: Annotated[bool | None, Opt("--strip-salts", help="molecules: keep the largest fragment")] = None,
+    label_pattern: Annotated[
+        str | None, Opt(help="FASTA: regex whose group 1 is the label in each header (default label=(\\S+))")
+    ] = None,
+    iupac: Annotated[str | None, Opt(help="DNA ambiguity codes: n (to N) | keep | error")] = None,
     split: Annotated[
         str | None, Opt(help="auto (predefined, else groups / scaffolds, else stratified) | random")
     ] = None,

@@ -24,6 +24,8 @@ class FitConfig(BaseModel):
     input_column: str | None = None
     skip_invalid: bool = False
     strip_salts: bool = False
+    label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header
+    iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused
     split: Literal["auto", "random"] = "auto"
     group_column: str | None = None
     split_column: str = "split"
@@ -90,6 +92,8 @@ class FitConfig(BaseModel):
             input_column=self.input_column,
             skip_invalid=self.skip_invalid,
             strip_salts=self.strip_salts,
+            label_pattern=self.label_pattern,
+            iupac=self.iupac,
             group_column=self.group_column,
             split_column=self.split_column,
             task=self.task,

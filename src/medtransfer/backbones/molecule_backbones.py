@@ -161,7 +161,7 @@ def chemnet(pretrained: bool = True, **_) -> Backbone:
     return ChemNetBackbone(model, card)
 
 
-def hub_smiles_encoder(repo: str, pretrained: bool = True) -> Backbone:
+def hub_encoder(repo: str, pretrained: bool = True) -> Backbone:
     """``hf:<repo or folder>``: a Hugging Face encoder with its own tokenizer (e.g. ChemBERTa, ESM-2).
 
     The vocabulary is copied into the card; the tokenizer itself is reloaded by name (hub cache or folder).
@@ -179,14 +179,19 @@ def hub_smiles_encoder(repo: str, pretrained: bool = True) -> Backbone:
             "Offline, pass a local folder saved with save_pretrained (hf:/path/to/folder)."
         ) from exc
     vocab = [tok for tok, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+    # ESM tokenizers end a sequence with <eos> and have no separator token: the first name present wins
     names = {
-        "[PAD]": "pad_token",
-        "[UNK]": "unk_token",
-        "[CLS]": "cls_token",
-        "[SEP]": "sep_token",
-        "[MASK]": "mask_token",
+        "[PAD]": ("pad_token",),
+        "[UNK]": ("unk_token",),
+        "[CLS]": ("cls_token", "bos_token"),
+        "[SEP]": ("sep_token", "eos_token"),
+        "[MASK]": ("mask_token",),
     }
-    specials = {ours: getattr(tokenizer, attr) for ours, attr in names.items() if getattr(tokenizer, attr, None)}
+    specials = {}
+    for ours, attrs in names.items():
+        found = next((getattr(tokenizer, a) for a in attrs if getattr(tokenizer, a, None)), None)
+        if found:
+            specials[ours] = found
     card = BackboneCard(
         name=f"hf:{repo}",
         architecture=f"{encoder.config.model_type} encoder, {encoder.config.num_hidden_layers} layers",

@@ -19,7 +19,11 @@ log = logging.getLogger("medtransfer")
 
 BACKBONES: Registry[Callable[..., Backbone]] = Registry("backbone", BackboneError)
 # modules whose import registers backbones; a new modality adds its module here
-PLUGIN_MODULES = ("medtransfer.backbones.image_backbones", "medtransfer.backbones.molecule_backbones")
+PLUGIN_MODULES = (
+    "medtransfer.backbones.image_backbones",
+    "medtransfer.backbones.molecule_backbones",
+    "medtransfer.backbones.sequence_backbones",
+)
 
 
 def _load_plugins() -> None:
@@ -47,9 +51,9 @@ def create_backbone(
 
         return rebuild_from_card(card)
     if name.startswith("hf:"):
-        from medtransfer.backbones.molecule_backbones import hub_smiles_encoder
+        from medtransfer.backbones.molecule_backbones import hub_encoder
 
-        return hub_smiles_encoder(name.removeprefix("hf:"), pretrained)
+        return hub_encoder(name.removeprefix("hf:"), pretrained)
     if Path(name).expanduser().is_dir():
         from medtransfer.backbones.zoo import load_backbone_folder
 

@@ -17,7 +17,11 @@ from medtransfer.registry import Registry
 log = logging.getLogger("medtransfer")
 
 DATASETS: Registry[Callable[[], SampleTable]] = Registry("dataset", DataError)
-PLUGIN_MODULES = ("medtransfer.data.images.medmnist", "medtransfer.data.molecules.datasets")
+PLUGIN_MODULES = (
+    "medtransfer.data.images.medmnist",
+    "medtransfer.data.molecules.datasets",
+    "medtransfer.data.sequences.datasets",
+)
 
 
 def load_plugins() -> None:

@@ -56,7 +56,11 @@ class Modality(Protocol):
 
 
 MODALITIES: Registry[Modality] = Registry("modality", DataError)
-PLUGIN_MODULES = ("medtransfer.data.images.plugin", "medtransfer.data.molecules.plugin")
+PLUGIN_MODULES = (
+    "medtransfer.data.images.plugin",
+    "medtransfer.data.molecules.plugin",
+    "medtransfer.data.sequences.plugin",
+)
 
 
 def _load_plugins() -> None:

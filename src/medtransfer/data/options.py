@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from medtransfer.data.task import TaskKind
@@ -21,3 +23,5 @@ class ReadOptions(BaseModel):
     task: TaskKind | None = None
     skip_invalid: bool = False  # drop invalid records (listed in the run's dropped.csv) instead of stopping
     strip_salts: bool = False  # molecules: keep the largest organic fragment
+    label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header (label=(\S+))
+    iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused

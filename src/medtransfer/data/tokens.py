@@ -49,6 +49,20 @@ def split_chars(text: str) -> list[str]:
     return list(text)
 
 
+def split_kmers(text: str, k: int) -> list[str]:
+    """Overlapping k-mers (DNABERT's tokens): every position starts one; shorter texts are one token."""
+    return [text[i : i + k] for i in range(max(1, len(text) - k + 1))]
+
+
+def join_kmers(tokens: list[str]) -> str:
+    """The text overlapping k-mers spell: the first k-mer, then the last symbol of each next one."""
+    return tokens[0] + "".join(t[-1] for t in tokens[1:]) if tokens else ""
+
+
+for _k in (3, 4, 5, 6):
+    SPLITTERS.register(f"kmer{_k}", description=f"overlapping {_k}-mers (DNA)")(lambda t, _k=_k: split_kmers(t, _k))
+
+
 def build_vocab(texts: Iterable[str], splitter: str, min_count: int = 1) -> list[str]:
     """Special tokens, then every token seen at least ``min_count`` times, most frequent first."""
     split = SPLITTERS.get(splitter)

@@ -24,7 +24,11 @@ class Display(Protocol):
 
 
 DISPLAYS: Registry[Display] = Registry("explanation display", ExplainError)
-PLUGIN_MODULES = ("medtransfer.explanations.images", "medtransfer.explanations.molecules")
+PLUGIN_MODULES = (
+    "medtransfer.explanations.images",
+    "medtransfer.explanations.molecules",
+    "medtransfer.explanations.sequences",
+)
 
 
 def get_display(modality: str) -> Display:

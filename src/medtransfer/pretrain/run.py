@@ -26,13 +26,13 @@ def run_pretrain(
     plugin = get_modality(modality)
     if not hasattr(plugin, "read_corpus"):
         raise ConfigError(f"modality {modality!r} has no pretraining stage; pretrain molecule, dna or protein models.")
-    texts, corpus_note = plugin.read_corpus(corpus)
+    texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_file = out / TOKENIZER
     if tokenizer_file.is_file():  # resuming: the vocabulary must be the one the checkpoint was trained with
         tokenizer = json.loads(tokenizer_file.read_text())
     else:
-        vocab = build_vocab(texts, plugin.token_splitter)
+        vocab = getattr(plugin, "vocab", None) or build_vocab(texts, plugin.token_splitter)
         tokenizer = {"splitter": plugin.token_splitter, "vocab": vocab, "max_length": settings.max_length,
                      **getattr(plugin, "tokenizer_options", {})}  # fmt: skip
         tokenizer_file.write_text(json.dumps(tokenizer))

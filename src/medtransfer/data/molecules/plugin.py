@@ -48,8 +48,9 @@ class MoleculeModality:
             raise DataError(f"{unknown[0]} is not a molecule file: pass .smi, .txt, .csv (smiles column) or .sdf.")
         return read_smiles_inputs(files)
 
-    def read_corpus(self, corpus: str) -> tuple[list[str], str]:
-        """Unlabelled SMILES for pretraining: ``moses`` (the molsets package's 1.58M) or a file."""
+    def read_corpus(self, corpus: str, piece_length: int | None = None) -> tuple[list[str], str]:
+        """Unlabelled SMILES for pretraining: ``moses`` (the molsets package's 1.58M) or a file (one molecule
+        per text: ``piece_length`` does not apply)."""
         if corpus == "moses":
             spec = importlib.util.find_spec("moses")
             if spec is None or not spec.origin:

@@ -1,0 +1,133 @@
+"""The DNA and protein modality plug-ins: one class, two registrations; strings in, token ids out."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medtransfer.data.csv_table import pick_column, read_rows
+from medtransfer.data.debian import debian_file
+from medtransfer.data.modality import MODALITIES
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.sequences.alphabets import SYMBOLS, check_sequence, guess_kind
+from medtransfer.data.sequences.kmers import K, profile_features, simhash
+from medtransfer.data.sequences.readers import (
+    FASTA_SUFFIXES,
+    SEQUENCE_COLUMNS,
+    fasta_records,
+    read_sequence_csv,
+    read_sequence_fasta,
+    read_sequence_inputs,
+)
+from medtransfer.data.table import SampleTable
+from medtransfer.data.tokens import SPECIAL_TOKENS, TokenDataset, TokenEncoder
+from medtransfer.errors import ConfigError, DataError
+
+NAMED_CORPORA = {
+    "dna": {"ecoli": ("bowtie-examples", "usr/share/doc/bowtie/examples/genomes/NC_008253.fna.gz",
+                      "Escherichia coli 536 genome (NCBI RefSeq NC_008253, 4.94 Mb; public domain), "
+                      "from the Debian package bowtie-examples")},
+    "protein": {"uniprot20k": ("mmseqs2-examples", "usr/share/doc/mmseqs2/example-data/DB.fasta.gz",
+                               "20,000 UniProtKB sequences (9.1M residues; CC BY 4.0), from the Debian package "
+                               "mmseqs2-examples")},
+}  # fmt: skip
+
+
+class SequenceModality:
+    """``kind`` is 'dna' or 'protein': the alphabet, the k of the k-mer profiles and the backbones it fits."""
+
+    token_splitter = "char"
+    baseline_estimator = "linear"
+
+    def __init__(self, kind: str) -> None:
+        self.name = kind
+        self.simple_features_name = f"{K[kind]}-mer frequencies"
+
+    def claims(self, path: Path, opts: ReadOptions) -> bool:
+        if path.suffix.lower() in FASTA_SUFFIXES:
+            return guess_kind([r.sequence for r in fasta_records(path)[:200]]) == self.name
+        if path.suffix.lower() not in (".csv", ".tsv", ".txt") or not path.is_file():
+            return False
+        header, rows = read_rows(path)
+        column = pick_column(header, opts.input_column, SEQUENCE_COLUMNS)
+        return column in header and guess_kind([r[column] for r in rows[:200]]) == self.name
+
+    def read(self, path: Path, opts: ReadOptions) -> SampleTable:
+        if path.suffix.lower() in FASTA_SUFFIXES:
+            return read_sequence_fasta(path, opts, self.name)
+        return read_sequence_csv(path, opts, self.name)
+
+    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
+        files = [p for s in sources for p in (sorted(s.iterdir()) if s.is_dir() else [s])]
+        return read_sequence_inputs(files, self.name)
+
+    def read_corpus(self, corpus: str, piece_length: int = 510) -> tuple[list[str], str]:
+        """Unlabelled sequences for pretraining, cut into consecutive ``piece_length`` pieces: a named corpus
+        (dna: ``ecoli``; protein: ``uniprot20k``, both from Debian packages) or a FASTA file (optionally .gz)."""
+        if corpus in NAMED_CORPORA[self.name]:
+            package, relative, note = NAMED_CORPORA[self.name][corpus]
+            path = debian_file(package, relative)
+        else:
+            path, note = Path(corpus), Path(corpus).name
+        if not path.is_file():
+            raise DataError(
+                f"corpus {path} not found: pass a FASTA file (.fa / .fasta, optionally .gz) or one of "
+                f"{', '.join(NAMED_CORPORA[self.name])}."
+            )
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as fh:
+            blocks = fh.read().split("\n>")
+        pieces = []
+        for block in blocks:
+            seq = "".join(block.split("\n", 1)[1].split()) if "\n" in block else ""
+            checked = check_sequence(seq, self.name).sequence if seq else None
+            if checked:  # long genomes become many pieces, so every position is seen
+                pieces += [checked[i : i + piece_length] for i in range(0, len(checked), piece_length)]
+        return [p for p in pieces if len(p) >= 16], note
+
+    @property
+    def vocab(self) -> list[str]:
+        """Every accepted symbol, so a pretrained model knows symbols its corpus happened to lack."""
+        return [*SPECIAL_TOKENS, *SYMBOLS[self.name]]
+
+    def input_bytes(self, x: str) -> bytes:
+        return x.encode()
+
+    def backbone_kwargs(self, table: SampleTable) -> dict:
+        return {}
+
+    def preprocessing(self, card: Any, table: SampleTable, settings: dict) -> dict:
+        if not card.tokenizer or card.modality not in (self.name, "any"):
+            raise ConfigError(
+                f"backbone {card.name} does not read {self.name} sequences: pick a {self.name} backbone "
+                "(medtransfer backbones)."
+            )
+        return {"modality": self.name, "tokenizer": card.tokenizer}
+
+    def describe(self, table: SampleTable, pre: dict) -> str:
+        cover = TokenEncoder(pre["tokenizer"]).coverage(table.inputs)
+        lengths = [len(s) for s in table.inputs]
+        return (
+            f"{self.name} sequences of {min(lengths)}–{max(lengths)} symbols (median {int(np.median(lengths))}), "
+            f"{pre['tokenizer'].get('splitter', 'hub')} tokens; {cover['truncated']} of {cover['texts']} truncated "
+            f"at {pre['tokenizer']['max_length']} tokens, {cover['unknown_tokens']} tokens unknown to the backbone"
+        )
+
+    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray]:
+        """Exact: the sequence's hash; near: a SimHash of its k-mer profile."""
+        return [hashlib.sha1(s.encode()).hexdigest() for s in inputs], simhash(inputs, self.name)
+
+    def simple_features(self, inputs: list[Any]) -> np.ndarray:
+        return profile_features(inputs, self.name)
+
+    def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> TokenDataset:
+        return TokenDataset(TokenEncoder(pre["tokenizer"]).encode(inputs), targets)
+
+
+for _kind, _what in (("dna", "DNA: FASTA (label in the header) or CSV with a sequence column"),
+                     ("protein", "proteins / peptides: FASTA or CSV with a sequence column")):  # fmt: skip
+    MODALITIES.register(_kind, description=_what)(SequenceModality(_kind))

@@ -1,0 +1,158 @@
+"""Sequence readers: FASTA (label from the header by a pattern) and CSV (a sequence column + labels).
+
+Every record is normalised and checked against its alphabet at the boundary; a bad record is named by its
+file and line and stops the run, or with ``--skip-invalid`` is dropped and listed in dropped.csv. The
+similarity clusters become split groups, so near-identical sequences never straddle train and test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medtransfer.data.csv_table import pick_column, read_rows, require_column, split_column
+from medtransfer.data.labels import targets_from_rows
+from medtransfer.data.options import ReadOptions
+from medtransfer.data.sequences.alphabets import check_sequence, guess_kind
+from medtransfer.data.sequences.kmers import similarity_clusters
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import DataError
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fas")
+SEQUENCE_COLUMNS = ("sequence", "seq", "dna", "protein", "peptide", "sequences")
+LABEL_FALLBACKS = ("label", "target", "y", "class", "activity")
+SIMILARITY = "similarity cluster (k-mer profile cosine ≥ 0.8)"
+DEFAULT_LABEL_PATTERN = r"label=(\S+)"
+
+
+@dataclass
+class FastaRecord:
+    name: str  # the header without '>'
+    sequence: str
+    line: int  # line number of the header
+
+
+def fasta_records(path: Path) -> list[FastaRecord]:
+    """Records of a FASTA file; text before the first header, or a file with no header, is an error."""
+    if not path.is_file():
+        raise DataError(f"{path} not found. Check the path passed to --data / --input.")
+    records: list[FastaRecord] = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); is it a FASTA file?") from exc
+    chunks: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if line.startswith(">"):
+            if records:
+                records[-1].sequence = "".join(chunks)
+            records.append(FastaRecord(line[1:].strip(), "", number))
+            chunks = []
+        elif line.strip() and not records:
+            raise DataError(f"{path.name}, line {number}: sequence before the first '>' header: not FASTA.")
+        elif not line.startswith(";"):
+            chunks.append(line.strip())
+    if records:
+        records[-1].sequence = "".join(chunks)
+    if not records:
+        raise DataError(f"{path.name} has no FASTA records ('>' header lines).")
+    return records
+
+
+def check_records(
+    raw: list[str], where: list[str], kind: str, opts: ReadOptions, path: Path
+) -> tuple[list[str | None], list[dict]]:
+    """Checked sequences (None where invalid) and the dropped list; invalid records stop the run unless
+    ``skip_invalid``."""
+    checked, dropped = [], []
+    for seq, place in zip(raw, where, strict=True):
+        result = check_sequence(seq, kind, opts.iupac)
+        checked.append(result.sequence)
+        if result.sequence is None:
+            dropped.append({"row": place, "input": seq[:200], "reason": result.reason})
+    if dropped and not opts.skip_invalid:
+        shown = "; ".join(f"{d['row']}: {d['reason']}" for d in dropped[:5])
+        more = f" (+{len(dropped) - 5} more)" if len(dropped) > 5 else ""
+        raise DataError(
+            f"{path.name}: {len(dropped)} invalid {kind} sequence(s): {shown}{more}. Fix them, or pass "
+            "--skip-invalid to drop them (each is listed in the run's dropped.csv)."
+        )
+    return checked, dropped
+
+
+def read_sequence_fasta(path: Path, opts: ReadOptions, kind: str | None = None) -> SampleTable:
+    """Labelled FASTA: the label is group 1 of ``opts.label_pattern`` searched in each header."""
+    records = fasta_records(path)
+    kind = kind or guess_kind([r.sequence for r in records])
+    pattern = re.compile(opts.label_pattern or DEFAULT_LABEL_PATTERN)
+    rows, where = [], []
+    for r in records:
+        match = pattern.search(r.name)
+        if match is None:
+            raise DataError(
+                f"{path.name}, line {r.line}: header {r.name[:60]!r} has no label matching {pattern.pattern!r}. "
+                r"Pass --label-pattern with one group, e.g. '\|(\w+)$' for '>id|label'."
+            )
+        rows.append({"label": match.group(1), "sequence": r.sequence, "id": r.name.split()[0]})
+        where.append(f"line {r.line}")
+    return sequence_table(rows, where, ["label"], kind, opts, path, header=None)
+
+
+def read_sequence_csv(path: Path, opts: ReadOptions, kind: str | None = None) -> SampleTable:
+    header, rows = read_rows(path)
+    column = pick_column(header, opts.input_column, SEQUENCE_COLUMNS)
+    require_column(path, header, column or "sequence", "--input-column")
+    rows = [{**r, "sequence": r[column]} for r in rows]
+    kind = kind or guess_kind([r["sequence"] for r in rows])
+    wanted = [c.strip() for c in opts.label_column.split(",")]
+    if wanted == ["label"] and "label" not in header:
+        wanted = [next((c for c in header if c.lower() in LABEL_FALLBACKS), "label")]
+    for c in wanted:
+        require_column(path, header, c, "--label-column")
+    return sequence_table(rows, [f"row {i + 2}" for i in range(len(rows))], wanted, kind, opts, path, header)
+
+
+def sequence_table(
+    rows: list[dict], where: list[str], labels: list[str], kind: str, opts: ReadOptions, path: Path, header
+) -> SampleTable:
+    checked, dropped = check_records([r["sequence"] for r in rows], where, kind, opts, path)
+    keep = [i for i, s in enumerate(checked) if s is not None]
+    rows = [rows[i] for i in keep]
+    targets, task = targets_from_rows(rows, labels, opts.task, path.name)
+    sequences = [checked[i] for i in keep]
+    ids = [rows[k].get("id") or where[i] for k, i in enumerate(keep)]
+    table = SampleTable(kind, sequences, targets, task, ids, None, None, str(path))
+    table.groups, table.group_kind = similarity_clusters(sequences, kind, threshold=0.8), SIMILARITY
+    if header is not None:
+        table.split = split_column(rows, header, opts.split_column, path)
+    elif rows and "split" in rows[0]:  # built-in datasets carry their source's split per row
+        table.split = np.array([r["split"] for r in rows])
+    table.dropped = dropped
+    return table
+
+
+def read_sequence_inputs(sources: list[Path], kind: str, iupac: str = "n") -> tuple[list[str], list[str]]:
+    """Unlabelled sequences for prediction: FASTA, CSV with a sequence column, or one sequence per line."""
+    sequences, ids = [], []
+    for path in sources:
+        if path.suffix.lower() in FASTA_SUFFIXES:
+            records = fasta_records(path)
+            raw, where = [r.sequence for r in records], [f"line {r.line}" for r in records]
+            names = [f"{path.name}:{r.name.split()[0] if r.name else r.line}" for r in records]
+        elif path.suffix.lower() == ".csv":
+            header, rows = read_rows(path)
+            column = pick_column(header, None, SEQUENCE_COLUMNS)
+            require_column(path, header, column or "sequence", "a sequence column")
+            raw, where = [r[column] for r in rows], [f"row {i + 2}" for i in range(len(rows))]
+            names = [f"{path.name}:{w}" for w in where]
+        else:
+            lines = [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+            raw, where = [s for _, s in lines], [f"line {n}" for n, _ in lines]
+            names = [f"{path.name}:{w}" for w in where]
+        checked, _ = check_records(raw, where, kind, ReadOptions(iupac=iupac), path)
+        sequences += checked
+        ids += names
+    return sequences, ids

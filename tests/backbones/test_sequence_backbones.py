@@ -1,0 +1,90 @@
+"""Sequence backbones: the from-scratch CNNs, tiny BERTs, AntiBERTy, and the hub path for ESM-2 / NT /
+DNABERT-2-style models built offline from tiny random configs of the same classes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from medtransfer.backbones import create_backbone
+from medtransfer.backbones.token_encoder import rebuild_from_card
+from medtransfer.data.tokens import TokenEncoder
+
+DNA = ["ACGTACGTTTGACGTCA", "GGGCCCAAATTT"]
+PROTEIN = ["EVQLVESGGGLVQPGGSLRLSCAAS", "MKTAYIAKQRQISFVKSHF"]
+
+
+def encode(backbone, texts: list[str]) -> torch.Tensor:
+    return torch.from_numpy(TokenEncoder(backbone.card.tokenizer).encode(texts))
+
+
+@pytest.mark.parametrize("name", ["dna_cnn", "protein_cnn", "test_dna_bert", "test_protein_bert"])
+def test_sequence_backbone_contract(name):
+    backbone = create_backbone(name, pretrained=False).eval()
+    texts = DNA if name.startswith(("dna", "test_dna")) else PROTEIN
+    ids = encode(backbone, texts)
+    with torch.no_grad():
+        out = backbone(ids)
+        padded = backbone(torch.cat([ids, torch.zeros(2, 7, dtype=ids.dtype)], dim=1))  # [PAD] is id 0
+    assert out.shape == (2, backbone.num_features)
+    assert torch.allclose(out, padded, atol=1e-5)  # padding never changes an embedding
+    blocks = backbone.param_blocks()
+    assert sum(len(b) for b in blocks) == len(list(backbone.parameters()))
+    assert TokenEncoder(backbone.card.tokenizer).coverage(texts)["unknown_tokens"] == 0
+
+
+def test_antiberty_loads_its_packaged_weights():
+    pytest.importorskip("transformers")
+    try:
+        backbone = create_backbone("antiberty").eval()
+    except Exception as exc:  # noqa: BLE001 - the wheel is optional: say why the test cannot run
+        pytest.skip(f"antiberty not installed: {exc}")
+    scratch = create_backbone("antiberty", pretrained=False)
+    assert TokenEncoder(backbone.card.tokenizer).coverage(PROTEIN)["unknown_tokens"] == 0
+    assert not torch.equal(backbone.encoder.embeddings.word_embeddings.weight,
+                           scratch.encoder.embeddings.word_embeddings.weight)  # fmt: skip
+    with torch.no_grad():
+        assert backbone(encode(backbone, PROTEIN)).shape == (2, 512)
+
+
+def test_hub_loader_builds_a_tiny_esm_offline(tmp_path):
+    """ESM-2 and the Nucleotide Transformer are EsmModel: the hf: path on a tiny random one, saved locally."""
+    transformers = pytest.importorskip("transformers")
+    tokens = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO", ".", "-", "<null_1>", "<mask>"]
+    (tmp_path / "vocab.txt").write_text("\n".join(tokens))
+    transformers.EsmTokenizer(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    config = transformers.EsmConfig(vocab_size=len(tokens), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                    intermediate_size=32, max_position_embeddings=80, pad_token_id=1,
+                                    mask_token_id=tokens.index("<mask>"), position_embedding_type="rotary")  # fmt: skip
+    transformers.EsmModel(config, add_pooling_layer=False).save_pretrained(tmp_path)
+    backbone = create_backbone(f"hf:{tmp_path}").eval()
+    ids = encode(backbone, PROTEIN)
+    assert ids[0, 0] == tokens.index("<cls>") and backbone.pad_id == 1
+    assert TokenEncoder(backbone.card.tokenizer).coverage(PROTEIN)["unknown_tokens"] == 0
+    rebuilt = rebuild_from_card(backbone.card.to_dict())
+    rebuilt.load_state_dict(backbone.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(rebuilt.eval()(ids), backbone(ids), atol=1e-5)
+
+
+def test_hub_loader_builds_a_dnabert2_style_bpe_model_offline(tmp_path):
+    """DNABERT-2 reads DNA with a byte-pair tokenizer into a BERT: a tiny one trained here, saved locally."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    trainer = trainers.BpeTrainer(vocab_size=40, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    tok.train_from_iterator(["ACGTTGCAACGTACGGATCCTTAGGC" * 4, "TTTTAAAACCCCGGGGACGT" * 4], trainer)
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
+                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                                model_max_length=64)  # fmt: skip
+    fast.save_pretrained(tmp_path)
+    config = transformers.BertConfig(vocab_size=fast.vocab_size, hidden_size=16, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=32,
+                                     max_position_embeddings=64)  # fmt: skip
+    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(tmp_path)
+    backbone = create_backbone(f"hf:{tmp_path}").eval()
+    ids = encode(backbone, DNA)
+    assert (ids[0] != 0).sum() < len(DNA[0]) + 2  # byte-pair tokens span several nucleotides
+    with torch.no_grad():
+        assert backbone(ids).shape == (2, 16)
