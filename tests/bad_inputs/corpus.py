@@ -175,6 +175,44 @@ def _unknown_config_key(d: Path) -> list[str]:
     return ["-c", str(config)]
 
 
+def _fasta(path: Path, records: list[tuple[str, str]]) -> Path:
+    return _csv(path, "".join(f">{h}\n{seq}\n" for h, seq in records))
+
+
+def _dna_records(n: int = 12) -> list[tuple[str, str]]:
+    rng = np.random.default_rng(3)
+    return [(f"s{i} label={i % 2}", "".join(rng.choice(list("ACGT"), 40))) for i in range(n)]
+
+
+def _unknown_nucleotide(d: Path) -> list[str]:
+    records = _dna_records()
+    records[4] = ("s4 label=0", "ACGTACGTQACGT")
+    return ["--data", str(_fasta(d / "seqs.fa", records)), "--backbone", "test_dna_bert"]
+
+
+def _empty_fasta_record(d: Path) -> list[str]:
+    records = _dna_records()
+    records[2] = ("s2 label=0", "")
+    return ["--data", str(_fasta(d / "seqs.fa", records)), "--backbone", "test_dna_bert"]
+
+
+def _fasta_without_labels(d: Path) -> list[str]:
+    records = [(f"chr1:{i}-{i + 40}", seq) for i, (_, seq) in enumerate(_dna_records())]
+    return ["--data", str(_fasta(d / "seqs.fa", records)), "--backbone", "test_dna_bert"]
+
+
+def _protein_backbone_on_dna(d: Path) -> list[str]:
+    return ["--data", str(_fasta(d / "seqs.fa", _dna_records())), "--backbone", "test_protein_bert"]
+
+
+def _bad_residue(d: Path) -> list[str]:
+    rng = np.random.default_rng(4)
+    rows = [f"{''.join(rng.choice(list('ACDEFGHIKLMNPQRSTVWY'), 20))},{i % 2}" for i in range(12)]
+    rows[6] = "MKTAYIAK#QRQ,0"
+    return ["--data", str(_csv(d / "pep.csv", "sequence,label\n" + "\n".join(rows) + "\n")),
+            "--backbone", "test_protein_bert"]  # fmt: skip
+
+
 CASES = [
     BadInput("truncated PNG", _truncated, ("broken.png", "Fix or remove")),
     BadInput("corrupt JPEG", _corrupt_jpeg, ("noise.jpg",)),
@@ -196,6 +234,11 @@ CASES = [
     BadInput("multi-task label not 0/1", _bad_multitask_value, ("rows 3 are not", "0, 1 or empty")),
     BadInput("image backbone on molecules", _image_backbone_on_molecules, ("reads image data", "molecule backbone")),
     BadInput("unknown config key", _unknown_config_key, ("learning_rate",)),
+    BadInput("unknown nucleotide", _unknown_nucleotide, ("seqs.fa", "line 9", "unknown nucleotide 'Q'", "--skip")),
+    BadInput("empty FASTA record", _empty_fasta_record, ("seqs.fa", "line 5: empty sequence")),
+    BadInput("FASTA headers without labels", _fasta_without_labels, ("line 1", "--label-pattern")),
+    BadInput("protein backbone on DNA", _protein_backbone_on_dna, ("reads protein data", "dna backbone")),
+    BadInput("unknown amino acid", _bad_residue, ("pep.csv", "row 8", "unknown amino acid '#'")),
 ]
 
 

@@ -71,3 +71,24 @@ def test_pretraining_images_is_refused_with_a_clear_message(tmp_path):
 
     with pytest.raises(ConfigError, match="no pretraining stage"):
         pretrain("image", "x", tmp_path / "z", progress=False)
+
+
+@pytest.mark.parametrize("kind", ["dna", "protein"])
+def test_sequence_pretraining_learns_a_structured_corpus(kind, tmp_path):
+    """A FASTA of long records made of repeated words: cut into pieces, learnt, saved with the full alphabet."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    letters = "ACGT" if kind == "dna" else "ACDEFGHIKLMNPQRSTVWY"
+    words = ["".join(rng.choice(list(letters), 6)) for _ in range(4)]
+    records = ["".join(rng.choice(words, 200)) for _ in range(12)]  # 12 × 1,200 symbols
+    corpus = tmp_path / "corpus.fa"
+    corpus.write_text("".join(f">r{i}\n{r}\n" for i, r in enumerate(records)))
+    settings = dict(TINY, heldout=16)
+    folder = pretrain(kind, str(corpus), tmp_path / "zoo", steps=40, eval_every=20, lr=3e-3, progress=False,
+                      **settings)  # fmt: skip
+    log = (folder / "pretrain_log.csv").read_text().splitlines()
+    first, last = float(log[1].split(",")[2]), float(log[-1].split(",")[2])
+    assert last < first - 0.3, log
+    backbone = create_backbone(str(folder))
+    assert backbone.card.modality == kind and "N" in backbone.card.tokenizer["vocab"]  # N: never in the corpus

@@ -161,18 +161,20 @@ def chemnet(pretrained: bool = True, **_) -> Backbone:
     return ChemNetBackbone(model, card)
 
 
-def hub_encoder(repo: str, pretrained: bool = True) -> Backbone:
-    """``hf:<repo or folder>``: a Hugging Face encoder with its own tokenizer (e.g. ChemBERTa, ESM-2).
+def hub_encoder(repo: str, pretrained: bool = True, trust_remote_code: bool = False) -> Backbone:
+    """``hf:<repo or folder>``: a Hugging Face encoder with its own tokenizer (ChemBERTa, ESM-2, Nucleotide
+    Transformer; DNABERT-2 ships its own model code, which runs only with ``--trust-checkpoint``).
 
     The vocabulary is copied into the card; the tokenizer itself is reloaded by name (hub cache or folder).
     """
     transformers = _transformers()
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(repo)
+        remote = {"trust_remote_code": True} if trust_remote_code else {}
+        tokenizer = transformers.AutoTokenizer.from_pretrained(repo, **remote)
         if pretrained:
-            encoder = transformers.AutoModel.from_pretrained(repo, add_pooling_layer=False)
+            encoder = transformers.AutoModel.from_pretrained(repo, add_pooling_layer=False, **remote)
         else:
-            encoder = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(repo))
+            encoder = transformers.AutoModel.from_config(transformers.AutoConfig.from_pretrained(repo, **remote))
     except OSError as exc:
         raise BackboneError(
             f"hf:{repo} could not be loaded ({exc.__class__.__name__}): the hub is unreachable or the name is wrong. "

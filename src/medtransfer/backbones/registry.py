@@ -53,7 +53,7 @@ def create_backbone(
     if name.startswith("hf:"):
         from medtransfer.backbones.molecule_backbones import hub_encoder
 
-        return hub_encoder(name.removeprefix("hf:"), pretrained)
+        return hub_encoder(name.removeprefix("hf:"), pretrained, trust_remote_code=trust_pickle)
     if Path(name).expanduser().is_dir():
         from medtransfer.backbones.zoo import load_backbone_folder
 
