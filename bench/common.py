@@ -53,3 +53,23 @@ def write_section(name: str, markdown: str) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(text)
+
+
+def values_for(done: dict[str, dict], data: str, row: str, size: str, field: str = "value") -> list[float]:
+    """``field`` of every seed of ``data|row|seed|size`` in a result log."""
+    return [r[field] for k, r in done.items() if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}")]
+
+
+def per_split(done: dict[str, dict], data: str, size: str, field: str) -> list[float]:
+    """One value per seed of a baseline that every row of a run computes on the same split (e.g. the forest)."""
+    seen: dict[str, float] = {}
+    for key, row in done.items():
+        d, _, seed, n = key.split("|")
+        if d == data and n == size:
+            seen.setdefault(seed, row[field])
+    return list(seen.values())
+
+
+def cell(values: list[float]) -> str:
+    """A 'mean ± sd | n' table cell."""
+    return f"{mean_sd(values)} | {len(values)}"

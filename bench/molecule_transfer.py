@@ -14,7 +14,7 @@ import platform
 from functools import partial
 
 import medtransfer
-from bench.common import OUT, load_results, mean_sd, run_once, write_section
+from bench.common import OUT, cell, load_results, mean_sd, per_split, run_once, values_for, write_section
 
 RESULTS = OUT / "molecules.jsonl"
 PRETRAINED_LP = "own SMILES BERT, pretrained on MOSES (linear probe)"
@@ -83,24 +83,6 @@ def main() -> None:
             write_section("molecules", report())
 
 
-def _values(done: dict, data: str, name: str, size: str, field: str = "value") -> list[float]:
-    return [r[field] for k, r in done.items() if k.startswith(f"{data}|{name}|") and k.endswith(f"|{size}")]
-
-
-def _forest(done: dict, data: str, size: str) -> list[float]:
-    """The forest baseline depends on the split (seed) and training size only: one value per seed."""
-    per_seed = {}
-    for key, row in done.items():
-        d, _, seed, n = key.split("|")
-        if d == data and n == size:
-            per_seed.setdefault(seed, row["forest"])
-    return list(per_seed.values())
-
-
-def _cell(values: list[float]) -> str:
-    return f"{mean_sd(values)} | {len(values)}"
-
-
 def report() -> str:
     done = load_results(RESULTS)
     lines = [
@@ -121,8 +103,9 @@ def report() -> str:
         metric = next(r["metric"] for k, r in done.items() if k.startswith(f"{data}|"))
         lines += [f"### {data} (test {metric.upper()})", "", f"Published: {PUBLISHED.get(data, 'n/a')}.", "",
                   f"| model | {metric} | n |", "|---|---|---|",
-                  f"| Morgan fingerprints + random forest | {_cell(_forest(done, data, 'all'))} |"]  # fmt: skip
-        lines += [f"| {name} | {_cell(_values(done, data, name, 'all'))} |" for name in ROWS]
+                  f"| Morgan fingerprints + random forest | "
+                  f"{cell(per_split(done, data, 'all', 'forest'))} |"]  # fmt: skip
+        lines += [f"| {name} | {cell(values_for(done, data, name, 'all'))} |" for name in ROWS]
         lines.append("")
     sizes = sorted({int(k.rsplit("|", 1)[1]) for k in done if k.startswith("bbbp|") and not k.endswith("|all")})
     if sizes:
@@ -131,8 +114,10 @@ def report() -> str:
                   "| training molecules | pretrained (linear probe) | from scratch (full) | fingerprints + RF |",
                   "|---|---|---|---|"]  # fmt: skip
         for size in [*map(str, sizes), "all"]:
-            pre, scratch = _values(done, "bbbp", PRETRAINED_LP, size), _values(done, "bbbp", SCRATCH, size)
-            lines.append(f"| {size} | {mean_sd(pre)} | {mean_sd(scratch)} | {mean_sd(_forest(done, 'bbbp', size))} |")
+            pre, scratch = values_for(done, "bbbp", PRETRAINED_LP, size), values_for(done, "bbbp", SCRATCH, size)
+            lines.append(
+                f"| {size} | {mean_sd(pre)} | {mean_sd(scratch)} | {mean_sd(per_split(done, 'bbbp', size, 'forest'))} |"
+            )
     return "\n".join(lines)
 
 

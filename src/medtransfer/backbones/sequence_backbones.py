@@ -105,28 +105,21 @@ for _kind in ("dna", "protein"):
 # fmt: skip
 
 
-@BACKBONES.register(
-    "dna_bert_ecoli",
-    modality="dna",
-    licence="Apache-2.0",
-    offline=True,
-    params="0.8M",
-    source="this project: masked-LM pretraining on the E. coli 536 genome, see zoo/dna_bert_ecoli",
-)
-def dna_bert_ecoli(pretrained: bool = True, **_) -> Backbone:  # fmt: skip
-    return load_backbone_folder(PACKAGED_ZOO / "dna_bert_ecoli", pretrained)
-
-
-@BACKBONES.register(
-    "protein_bert_uniprot",
-    modality="protein",
-    licence="Apache-2.0",
-    offline=True,
-    params="0.8M",
-    source="this project: masked-LM pretraining on 20,000 UniProt proteins, see zoo/protein_bert_uniprot",
-)
-def protein_bert_uniprot(pretrained: bool = True, **_) -> Backbone:  # fmt: skip
-    return load_backbone_folder(PACKAGED_ZOO / "protein_bert_uniprot", pretrained)
+# the project's own pretrained encoders (pretrain/): name → (modality, corpus)
+OWN_MODELS = {
+    "dna_bert_ecoli": ("dna", "the E. coli 536 genome"),
+    "protein_bert_uniprot": ("protein", "20,000 UniProt proteins"),
+}
+for _name, (_kind, _corpus) in OWN_MODELS.items():
+    BACKBONES.register(
+        _name,
+        modality=_kind,
+        licence="Apache-2.0",
+        offline=True,
+        params="0.2M",
+        source=f"this project: masked-LM pretraining on {_corpus}, see zoo/{_name}",
+    )(lambda pretrained=True, _name=_name, **_: load_backbone_folder(PACKAGED_ZOO / _name, pretrained))
+# fmt: skip
 
 
 @BACKBONES.register(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,8 +27,7 @@ class Explanation:
     score: float  # the target's probability, or the predicted value for regression
     attribution: np.ndarray  # at the model's input: (H, W) pixels or (L,) token positions
     values: np.ndarray  # in the input's own units: pixels at the original size, atoms, residues
-    unit: str
-    extra: dict = field(default_factory=dict)
+    unit: str  # what one entry of ``values`` is about: pixel, atom, nucleotide, residue
 
 
 def default_method(loaded: LoadedModel) -> str:

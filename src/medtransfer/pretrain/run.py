@@ -52,9 +52,16 @@ def run_pretrain(
         tokenizer=tokenizer,
     )
     save_backbone_folder(encoder, card, out)
-    (out / "MODEL_CARD.md").write_text(model_card(card, settings, outcome, len(texts), corpus, modality, out))
+    fixed = getattr(plugin, "vocab", None) is not None
+    (out / "MODEL_CARD.md").write_text(model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed))
     log.info("pretrained backbone written to %s (use --backbone %s)", out, out)
     return out
+
+
+VOCAB_NOTE = {
+    False: "built from the corpus; tokens never seen in it map to [UNK]",
+    True: "the modality's whole alphabet, including symbols the corpus lacks",
+}
 
 
 def model_card(
@@ -65,6 +72,7 @@ def model_card(
     corpus: str,
     modality: str,
     out: Path,
+    fixed_vocab: bool = False,
 ) -> str:
     """The human-readable card: what the model is, how it was made, the exact command, its losses."""
     params = ", ".join(f"{k}={v}" for k, v in asdict(s).items())
@@ -75,7 +83,7 @@ def model_card(
 10% kept) on {card.source.removeprefix("medtransfer masked-LM pretraining on ")}.
 
 - Modality: {modality}; tokenizer: `{card.tokenizer["splitter"]}`, vocabulary of {len(card.tokenizer["vocab"])} tokens
-  (built from the corpus; tokens never seen in it map to [UNK]), at most {s.max_length} tokens per input.
+  ({VOCAB_NOTE[fixed_vocab]}), at most {s.max_length} tokens per input.
 - Training: {outcome.steps} steps × {s.batch_size} texts = {seen:,} texts seen
   ({seen / max(1, n_texts - s.heldout):.2f} passes over {n_texts - s.heldout:,} training texts),
   AdamW, linear warm-up and decay; {outcome.seconds / 60:.1f} min on {platform.machine()} CPU.

@@ -85,6 +85,7 @@ SEQUENCE_DATASETS = {
                "BSD-3 (modlamp)", "antimicrobial vs transmembrane peptides (412)"),
 }  # fmt: skip
 
+SIZES = {"splice": (3, 3186), "oct4_mafk": (2, 7997), "amp": (2, 5200), "amp_tm": (2, 412)}
 for _name, (_load, _kind, _task, _licence, _what) in SEQUENCE_DATASETS.items():
-    DATASETS.register(_name, modality=_kind, task=_task, licence=_licence, description=_what,
-                      split=SIMILARITY)(_load)  # fmt: skip
+    DATASETS.register(_name, modality=_kind, task=_task, licence=_licence, description=_what, split=SIMILARITY,
+                      classes=SIZES[_name][0], size=SIZES[_name][1])(_load)  # fmt: skip
