@@ -88,3 +88,19 @@ def test_hub_loader_builds_a_dnabert2_style_bpe_model_offline(tmp_path):
     assert (ids[0] != 0).sum() < len(DNA[0]) + 2  # byte-pair tokens span several nucleotides
     with torch.no_grad():
         assert backbone(ids).shape == (2, 16)
+
+
+@pytest.mark.parametrize(("name", "texts"), [("dna_bert_ecoli", DNA), ("protein_bert_uniprot", PROTEIN)])
+def test_own_pretrained_sequence_models_load_from_the_package(name, texts):
+    from medtransfer.backbones.zoo import PACKAGED_ZOO
+    from medtransfer.data.hashing import file_digest
+
+    backbone = create_backbone(name).eval()
+    scratch = create_backbone(name, pretrained=False)
+    assert backbone.card.pretrained and not scratch.card.pretrained
+
+    assert backbone.card.weights_sha256 == file_digest(PACKAGED_ZOO / name / "encoder.safetensors")
+    assert not torch.equal(backbone.encoder.embeddings.word_embeddings.weight,
+                           scratch.encoder.embeddings.word_embeddings.weight)  # fmt: skip
+    with torch.no_grad():
+        assert backbone(encode(backbone, texts)).shape == (2, backbone.num_features)
