@@ -42,10 +42,13 @@ def write_gallery(run_dir: Path, inputs: list[Any], rows: list[dict]) -> dict | 
     try:
         explanations = explain_inputs(loaded, chosen, [rows[p["index"]]["id"] for p in picks])
         check = run_sanity(loaded, chosen, explanations[0].method, None)
+        records = write_explanations(loaded, chosen, explanations, check, run_dir / GALLERY)
     except ExplainError as exc:
         log.warning("no explanation gallery in the report: %s", exc)
         return None
-    records = write_explanations(loaded, chosen, explanations, check, run_dir / GALLERY)
+    except Exception as exc:  # noqa: BLE001 - the gallery is an extra: a drawing bug must not lose a trained run
+        log.warning("no explanation gallery in the report (%s: %s); please report this", type(exc).__name__, exc)
+        return None
     cases = [
         {**p, **r, "file": str(GALLERY / r["file"]), "label": rows[p["index"]]["label"],
          "prediction": rows[p["index"]]["prediction"]}
