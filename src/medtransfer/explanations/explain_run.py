@@ -52,19 +52,20 @@ def explain(
     if not raw:
         raise DataError(f"no inputs found in {', '.join(map(str, sources))}.")
     explanations = explain_inputs(loaded, raw, ids, method, target)
-    check = run_sanity(loaded, raw, explanations[0].method, target) if sanity else None
+    check = run_sanity(loaded, raw, explanations, target) if sanity else None
     if out is not None:
         write_explanations(loaded, raw, explanations, check, Path(out))
     return ExplainResult(explanations, check, None if out is None else Path(out))
 
 
-def run_sanity(loaded: LoadedModel, raw: list, method: str, target: str | None) -> dict:
-    """The randomisation check on the first inputs (one batch)."""
+def run_sanity(loaded: LoadedModel, raw: list, explanations: list[Explanation], target: str | None) -> dict:
+    """The randomisation check on the first inputs (one batch), reusing their trained-model maps."""
     x = model_inputs(loaded, raw[:BATCH])
     with torch.no_grad():
         outputs = loaded.model(x).numpy()
     targets = torch.as_tensor(target_indices(loaded, outputs, target))
-    return sanity_check(loaded.model, x, targets, method, token_lengths(loaded, x))
+    trained = [e.attribution for e in explanations[:BATCH]]
+    return sanity_check(loaded.model, x, targets, explanations[0].method, token_lengths(loaded, x), trained)
 
 
 def write_explanations(

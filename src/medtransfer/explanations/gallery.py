@@ -41,7 +41,7 @@ def write_gallery(run_dir: Path, inputs: list[Any], rows: list[dict]) -> dict | 
     chosen = [inputs[p["index"]] for p in picks]
     try:
         explanations = explain_inputs(loaded, chosen, [rows[p["index"]]["id"] for p in picks])
-        check = run_sanity(loaded, chosen, explanations[0].method, None)
+        check = run_sanity(loaded, chosen, explanations, None)
         records = write_explanations(loaded, chosen, explanations, check, run_dir / GALLERY)
     except ExplainError as exc:
         log.warning("no explanation gallery in the report: %s", exc)

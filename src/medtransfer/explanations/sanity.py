@@ -29,20 +29,27 @@ def randomised_copy(model: TransferModel, seed: int = 0) -> TransferModel:
 
 
 def sanity_check(
-    model: TransferModel, x: torch.Tensor, targets: torch.Tensor, method: str, lengths: list[int] | None = None
+    model: TransferModel,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    method: str,
+    lengths: list[int] | None = None,
+    trained: list[np.ndarray] | None = None,
 ) -> dict:
     """Mean rank correlation of |attribution| between ``model`` and its randomised copy; passed if < 0.5.
 
-    ``lengths`` trims token maps to each input's own tokens (padding would add tied zeros to both).
+    ``lengths`` trims token maps to each input's own tokens (padding would add tied zeros to both);
+    ``trained`` are the trained model's maps of ``x`` when already computed (they are not recomputed).
     """
     from scipy.stats import spearmanr
 
-    trained = attribute(model, x, targets, method).abs().flatten(1).numpy()
+    if trained is None:
+        trained = list(attribute(model, x, targets, method).numpy())
     rand = attribute(randomised_copy(model), x, targets, method).abs().flatten(1).numpy()
     rhos = []
     for i, (a, b) in enumerate(zip(trained, rand, strict=True)):
-        width = lengths[i] if lengths else len(a)
-        a, b = a[:width], b[:width]
+        width = lengths[i] if lengths else b.size
+        a, b = np.abs(a).ravel()[:width], b[:width]
         moved = (a != 0) | (b != 0)  # positions zero in both (e.g. [CLS], [SEP]) would only add ties
         a, b = a[moved], b[moved]
         # a constant map (e.g. Grad-CAM all zero after ReLU) shares no ranking with the other: rho 0
