@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from medtransfer.backbones.base import Backbone, BackboneCard
+from medtransfer.data.tokens import special_id
 from medtransfer.errors import BackboneError
 
 
@@ -32,8 +33,7 @@ class TokenEncoderBackbone(Backbone):
             raise BackboneError(f"pooling {card.pooling!r} is unknown: use mean or cls.")
         self.encoder = encoder
         self.card = card
-        pad = (card.tokenizer or {}).get("specials", {}).get("[PAD]", "[PAD]")
-        self.pad_id = card.tokenizer["vocab"].index(pad) if card.tokenizer else 0
+        self.pad_id = special_id(card.tokenizer, "[PAD]") if card.tokenizer else 0
         self.num_features = int(encoder.config.hidden_size)
 
     def forward_features(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

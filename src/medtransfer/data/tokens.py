@@ -71,6 +71,12 @@ def build_vocab(texts: Iterable[str], splitter: str, min_count: int = 1) -> list
     return [*SPECIAL_TOKENS, *ranked]
 
 
+def special_id(spec: dict, name: str) -> int:
+    """The id of special token ``name`` ([PAD], [MASK], ...) in a tokenizer spec, under a hub tokenizer's own
+    name for it when it has one; no splitter is loaded."""
+    return spec["vocab"].index(spec.get("specials", {}).get(name, name))
+
+
 class TokenEncoder:
     """Encodes strings as [CLS] tokens [SEP] ids padded with [PAD] to the longest in the batch."""
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from medtransfer.data.tokens import special_id
 from medtransfer.errors import ExplainError
 from medtransfer.evaluation.metrics import probabilities
 from medtransfer.explanations.display import get_display
@@ -76,8 +77,7 @@ def token_lengths(loaded: LoadedModel, x: torch.Tensor) -> list[int] | None:
     """Each input's own number of token positions (None for images)."""
     if loaded.model.backbone.explain_kind != "tokens":
         return None
-    spec = loaded.preprocessing["tokenizer"]
-    pad = spec["vocab"].index(spec.get("specials", {}).get("[PAD]", "[PAD]"))
+    pad = special_id(loaded.preprocessing["tokenizer"], "[PAD]")
     return [int(n) for n in (x != pad).sum(1)]
 
 

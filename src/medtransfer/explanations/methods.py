@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 
 from medtransfer.adapt.model import TransferModel
-from medtransfer.data.tokens import TokenEncoder
+from medtransfer.data.tokens import special_id
 from medtransfer.errors import ExplainError
 from medtransfer.registry import Registry
 
@@ -104,6 +104,8 @@ def _captum():
 
 def token_baseline(model: TransferModel, ids: torch.Tensor) -> torch.Tensor:
     """The input with every ordinary token replaced by [MASK] ([CLS], [SEP] and padding kept)."""
-    enc = TokenEncoder(model.backbone.card.tokenizer)
-    keep = (ids == enc.pad_id) | (ids == enc.cls_id) | (ids == enc.sep_id)
-    return torch.where(keep, ids, torch.full_like(ids, enc.mask_id))
+    spec = model.backbone.card.tokenizer  # ids only: a hub tokenizer is not loaded again per batch
+    keep = torch.zeros_like(ids, dtype=torch.bool)
+    for name in ("[PAD]", "[CLS]", "[SEP]"):
+        keep |= ids == special_id(spec, name)
+    return torch.where(keep, ids, torch.full_like(ids, special_id(spec, "[MASK]")))
