@@ -82,3 +82,15 @@ def split_column(rows: list[dict[str, str]], header: list[str], column: str, pat
     if bad:
         raise DataError(f"{path.name}: column {column!r} has values {bad}; use train, val or test.")
     return values
+
+
+def refuse_invalid(path: Path, what: str, problems: list[str], skip_invalid: bool) -> None:
+    """Stop with the first invalid records named (``problems``: "row 4 'C1CC': unclosed ring", ...) unless
+    ``--skip-invalid`` asked to drop them."""
+    if not problems or skip_invalid:
+        return
+    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+    raise DataError(
+        f"{path.name}: {len(problems)} invalid {what}: {'; '.join(problems[:5])}{more}. Fix them, or pass "
+        "--skip-invalid to drop them (each is listed in the run's dropped.csv)."
+    )

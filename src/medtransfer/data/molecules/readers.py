@@ -18,6 +18,7 @@ from medtransfer.data.csv_table import (
     parse_float,
     pick_column,
     read_rows,
+    refuse_invalid,
     require_column,
     split_column,
 )
@@ -130,13 +131,8 @@ def _parse_rows(
 
 
 def _handle_invalid(dropped: list[dict], path: Path, opts: ReadOptions, unit: str) -> None:
-    if dropped and not opts.skip_invalid:
-        shown = "; ".join(f"{unit} {d['row']} {d['input']!r}: {d['reason']}" for d in dropped[:5])
-        more = f" (+{len(dropped) - 5} more)" if len(dropped) > 5 else ""
-        raise DataError(
-            f"{path.name}: {len(dropped)} invalid molecule(s): {shown}{more}. Fix them, or pass --skip-invalid "
-            "to drop them (each is listed in the run's dropped.csv)."
-        )
+    problems = [f"{unit} {d['row']} {d['input']!r}: {d['reason']}" for d in dropped]
+    refuse_invalid(path, "molecule(s)", problems, opts.skip_invalid)
 
 
 def _targets(rows: list[dict[str, str]], columns: list[str], opts: ReadOptions, source: str):

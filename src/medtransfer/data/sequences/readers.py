@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medtransfer.data.csv_table import pick_column, read_rows, require_column, split_column
+from medtransfer.data.csv_table import pick_column, read_rows, refuse_invalid, require_column, split_column
 from medtransfer.data.labels import targets_from_rows
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sequences.alphabets import check_sequence, guess_kind
@@ -73,13 +73,7 @@ def check_records(
         checked.append(result.sequence)
         if result.sequence is None:
             dropped.append({"row": place, "input": seq[:200], "reason": result.reason})
-    if dropped and not opts.skip_invalid:
-        shown = "; ".join(f"{d['row']}: {d['reason']}" for d in dropped[:5])
-        more = f" (+{len(dropped) - 5} more)" if len(dropped) > 5 else ""
-        raise DataError(
-            f"{path.name}: {len(dropped)} invalid {kind} sequence(s): {shown}{more}. Fix them, or pass "
-            "--skip-invalid to drop them (each is listed in the run's dropped.csv)."
-        )
+    refuse_invalid(path, f"{kind} sequence(s)", [f"{d['row']}: {d['reason']}" for d in dropped], opts.skip_invalid)
     return checked, dropped
 
 
