@@ -58,3 +58,47 @@ def test_lora_fits_a_protein_task_and_the_saved_model_predicts(tmp_path):
     rows = medtransfer.predict(result.run_dir, [fasta])
     assert [r["id"] for r in rows] == ["peptides.fa:a", "peptides.fa:b"]
     assert all(0 <= r["prob_1"] <= 1 for r in rows)
+
+
+def test_long_sequences_read_in_windows_see_what_truncation_cuts_off(tmp_path):
+    """600-nt sequences whose class shows only in the GC content of their second half: the tiny BERT reads
+    254 tokens, so truncated it sees noise; read in windows it sees everything, and so does its saved model."""
+    rng = np.random.default_rng(0)
+
+    def sequence(gc_rich: bool) -> str:
+        tail = rng.choice(list("ACGT"), size=300, p=[0.15, 0.35, 0.35, 0.15] if gc_rich else [0.35, 0.15, 0.15, 0.35])
+        return "".join(rng.choice(list("ACGT"), size=300)) + "".join(tail)
+
+    data = tmp_path / "late.fa"
+    data.write_text("".join(f">s{i} label={'gc' if i % 2 else 'at'}\n{sequence(i % 2 == 1)}\n" for i in range(120)))
+    runs = {
+        policy: medtransfer.fit(
+            str(data),
+            backbone="test_dna_bert",
+            pretrained=False,
+            epochs=4,
+            lr=3e-3,
+            batch_size=16,
+            long_inputs=policy,
+            progress=False,
+            gallery=False,
+            out=str(tmp_path / policy),
+        )  # fmt: skip
+        for policy in ("truncate", "window")
+    }
+    assert runs["window"].metrics["test"]["auroc"] > 0.95
+    assert runs["truncate"].metrics["test"]["auroc"] < 0.8
+    report = (runs["window"].run_dir / "report.html").read_text()
+    assert "120 of 120 longer than 256 tokens, read in up to 3 windows" in report
+    fasta = tmp_path / "new.fa"
+    fasta.write_text(f">gc\n{sequence(True)}\n>at\n{sequence(False)}\n")
+    rows = {r["id"]: r for r in medtransfer.predict(runs["window"].run_dir, [fasta])}
+    assert rows["new.fa:gc"]["prediction"] == "gc" and rows["new.fa:at"]["prediction"] == "at"
+    explained = medtransfer.explain(runs["window"].run_dir, [fasta], target="gc", out=tmp_path / "explained")
+    assert explained.explanations[0].method == "occlusion"  # the default that follows windows
+    values, letters = explained.explanations[0].values, np.array(list(fasta.read_text().split()[1]))
+    assert values.shape == (600,) and np.all(values[520:] != 0)  # the third window is explained too
+    strong = np.isin(letters, ["G", "C"])  # each G / C pushes towards 'gc', each A / T away: positions line up
+    assert values[strong].mean() > 0 > values[~strong].mean()
+    with pytest.raises(medtransfer.errors.ExplainError, match="occlusion"):
+        medtransfer.explain(runs["window"].run_dir, [fasta], method="integrated_gradients", out=tmp_path / "ig")

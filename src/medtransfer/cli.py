@@ -36,6 +36,7 @@ def fit(
     image_size: Annotated[int | None, Opt(help="input size in px (default: the backbone's)")] = None,
     augment: Annotated[str | None, Opt(help="none | light | strong")] = None,
     epochs: Annotated[int | None, Opt()] = None,
+    min_steps: Annotated[int | None, Opt(help="small data: raise epochs until training takes this many steps")] = None,
     batch_size: Annotated[int | None, Opt()] = None,
     lr: Annotated[float | None, Opt(help="head learning rate; backbone blocks get less")] = None,
     backbone_lr_scale: Annotated[float | None, Opt(help="backbone lr = lr × this (top block)")] = None,
@@ -57,6 +58,9 @@ def fit(
         str | None, Opt(help="FASTA: regex whose group 1 is the label in each header (default label=(\\S+))")
     ] = None,
     iupac: Annotated[str | None, Opt(help="DNA ambiguity codes: n (to N) | keep | error")] = None,
+    long_inputs: Annotated[
+        str | None, Opt(help="sequences longer than the backbone reads: truncate | window (encode every window)")
+    ] = None,
     split: Annotated[
         str | None, Opt(help="auto (predefined, else groups / scaffolds, else stratified) | random")
     ] = None,

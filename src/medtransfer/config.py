@@ -26,6 +26,8 @@ class FitConfig(BaseModel):
     strip_salts: bool = False
     label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header
     iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused
+    # DNA / protein longer than the backbone reads: cut at its length, or read whole in consecutive windows
+    long_inputs: Literal["truncate", "window"] = "truncate"
     split: Literal["auto", "random"] = "auto"
     group_column: str | None = None
     split_column: str = "split"
@@ -50,11 +52,15 @@ class FitConfig(BaseModel):
     augment: Literal["none", "light", "strong"] = "light"
 
     epochs: int = Field(10, ge=1)
+    # small data: 10 epochs of 50 examples are 10 optimizer steps, too few to move a transformer; epochs are
+    # raised until training takes at least this many steps (early stopping waits for them too)
+    min_steps: int = Field(0, ge=0)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)
-    # discriminative rates protect pretrained weights; with pretrained=False every block trains at ``lr``
-    backbone_lr_scale: float = Field(0.1, gt=0)
-    layer_decay: float = Field(0.8, gt=0, le=1)
+    # discriminative rates protect pretrained weights (None: the backbone card's recommendation, else 0.1 and
+    # 0.8); with pretrained=False every block trains at ``lr``
+    backbone_lr_scale: float | None = Field(None, gt=0)
+    layer_decay: float | None = Field(None, gt=0, le=1)
     weight_decay: float = Field(1e-4, ge=0)
     scheduler: Literal["cosine", "onecycle", "none"] = "cosine"
     class_weights: bool = False

@@ -83,7 +83,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
             f"backbone {cfg.backbone} reads {backbone.card.modality} data but {cfg.data} is {table.modality} data. "
             f"Pick a {table.modality} backbone: medtransfer backbones."
         )
-    pre = modality.preprocessing(backbone.card, table, {"image_size": cfg.image_size, "augment": cfg.augment})
+    settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs}
+    pre = modality.preprocessing(backbone.card, table, settings)
     model = TransferModel(backbone, HeadSpec(cfg.head, cfg.head_hidden, cfg.dropout), table.task.num_outputs)
     if table.task.kind == "regression":
         y = torch.as_tensor(parts["train"].targets, dtype=torch.float32)

@@ -104,3 +104,24 @@ def test_own_pretrained_sequence_models_load_from_the_package(name, texts):
                            scratch.encoder.embeddings.word_embeddings.weight)  # fmt: skip
     with torch.no_grad():
         assert backbone(encode(backbone, texts)).shape == (2, backbone.num_features)
+
+
+def test_windowed_inputs_pool_over_every_window_exactly():
+    """A sequence 2.5 windows long, read in windows, embeds as the masked mean over the states of its windows
+    each encoded alone; a short sequence beside it in the batch is unchanged; truncation sees one window."""
+    backbone = create_backbone("test_dna_bert", pretrained=False).eval()
+    spec = {**backbone.card.tokenizer, "windows": True}
+    body = spec["max_length"] - 2
+    long_seq = ("ACGTTGCA" * 80)[: int(body * 2.5)]
+    windows = [long_seq[i : i + body] for i in range(0, len(long_seq), body)]
+    ids = torch.from_numpy(TokenEncoder(spec).encode([long_seq, DNA[0]]))
+    assert ids.shape == (2, 3 * spec["max_length"])
+    with torch.no_grad():
+        pooled = backbone(ids)
+        states = [backbone.forward_features(encode(backbone, [w]))[0][0] for w in windows]
+        expected = torch.cat(states).mean(0)  # [CLS] and [SEP] of every window count, as in one window
+        alone = backbone(encode(backbone, [DNA[0]]))[0]
+        truncated = backbone(encode(backbone, [long_seq]))[0]
+    assert torch.allclose(pooled[0], expected, atol=1e-5)
+    assert torch.allclose(pooled[1], alone, atol=1e-5)
+    assert not torch.allclose(truncated, pooled[0], atol=1e-3)

@@ -10,7 +10,7 @@ from medtransfer.data.sequences.alphabets import check_sequence, guess_kind
 from medtransfer.data.sequences.kmers import similarity_clusters
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split
-from medtransfer.data.tokens import SPLITTERS, join_kmers
+from medtransfer.data.tokens import SPLITTERS, TokenEncoder, build_vocab, join_kmers
 from medtransfer.errors import DataError
 
 
@@ -115,3 +115,18 @@ def test_similarity_split_keeps_identical_and_near_identical_sequences_together(
             for i in idx:
                 where.setdefault(table.ids[i][1:], set()).add(name)
         assert all(len(s) == 1 for s in where.values()), "a sequence family straddles two splits"
+
+
+def test_window_encoding_places_every_token_and_reports_long_inputs():
+    spec = {"splitter": "kmer3", "vocab": build_vocab(["ACGTACGTAACCGGTT"], "kmer3"), "max_length": 6}
+    text = "ACGTACGTAACC"  # 10 overlapping 3-mers: windows of 4 → 3 windows
+    windowed, truncated = TokenEncoder({**spec, "windows": True}), TokenEncoder(spec)
+    ids = windowed.ids(text)
+    assert len(ids) == 3 * 6 and ids[::6] == [windowed.cls_id] * 3
+    tokens = windowed.split(text)
+    assert [ids[p] for p in windowed.token_positions(len(tokens))] == [windowed.token_id(t) for t in tokens]
+    assert truncated.token_positions(len(tokens)) == [1, 2, 3, 4]
+    assert len(truncated.ids(text)) == 6
+    assert windowed.encode([text, "ACGT"]).shape == (2, 18)
+    cover = windowed.coverage([text, "ACGT"])
+    assert (cover["truncated"], cover["windows"]) == (1, 3)

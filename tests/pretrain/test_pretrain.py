@@ -92,3 +92,5 @@ def test_sequence_pretraining_learns_a_structured_corpus(kind, tmp_path):
     assert last < first - 0.3, log
     backbone = create_backbone(str(folder))
     assert backbone.card.modality == kind and "N" in backbone.card.tokenizer["vocab"]  # N: never in the corpus
+    assert backbone.card.finetune_rates == {"backbone_lr_scale": 1.0, "layer_decay": 1.0}
+    assert "Fine-tuning rates recorded in card.json" in (folder / "MODEL_CARD.md").read_text()

@@ -88,5 +88,31 @@ def test_param_groups_use_discriminative_learning_rates():
     assert n_params == sum(p.numel() for p in model.parameters())
 
 
+def test_learning_rates_come_from_the_user_then_the_backbone_card_then_the_defaults():
+    from medtransfer.strategies.strategy import LearningRates
+
+    card = {"backbone_lr_scale": 1.0, "layer_decay": 1.0}
+    assert LearningRates.resolve(1e-3, True, None, None, None) == LearningRates(1e-3, 0.1, 0.8)
+    assert LearningRates.resolve(1e-3, True, card, None, None) == LearningRates(1e-3, 1.0, 1.0)
+    assert LearningRates.resolve(1e-3, True, card, 0.2, None) == LearningRates(1e-3, 0.2, 1.0)
+    assert LearningRates.resolve(1e-3, False, None, 0.2, 0.5) == LearningRates(1e-3, 1.0, 1.0)  # random weights
+    assert create_backbone("dna_bert_ecoli").card.finetune_rates == card  # measured on splice: see its card
+
+
+def test_min_steps_raises_the_epochs_of_a_small_training_set(tmp_path, caplog):
+    from medtransfer.train.loop import planned_epochs
+
+    assert planned_epochs(10, 300, 3) == 100
+    assert planned_epochs(10, 300, 100) == 10
+    with caplog.at_level("WARNING", logger="medtransfer"):
+        assert planned_epochs(2, 0, 3) == 2
+    assert "only 6 optimizer steps" in caplog.text and "--min-steps" in caplog.text
+    model = TransferModel(create_backbone("test_efficientnet", pretrained=False, in_chans=1), HeadSpec(hidden=16), 2)
+    cfg = FitConfig(data="x", epochs=1, min_steps=6, batch_size=8, progress=False, patience=1)
+    outcome = train_model(model, TASK, create_strategy("full"), _data(), cfg, tmp_path)
+    steps_per_epoch = -(-len(_data().train) // 8)
+    assert outcome.epochs_run == -(-6 // steps_per_epoch) > 1  # early stopping (patience 1) waited for the steps
+
+
 def test_strategy_registry_lists_the_menu():
     assert set(STRATEGIES.names()) >= {"linear_probe", "partial", "full", "gradual"}

@@ -29,6 +29,8 @@ class BackboneCard:
     tokenizer: dict | None = None  # string modalities: splitter, vocabulary, max length (data/tokens.py)
     hf_config: dict | None = None  # transformer encoders: the config that rebuilds the architecture
     pooling: str = "mean"  # token models: mean over tokens or the [CLS] token
+    # recommended fine-tuning rates {"backbone_lr_scale", "layer_decay"}; None: the pipeline's defaults
+    finetune_rates: dict | None = None
     changes: list[str] = field(default_factory=list)  # adaptations applied to the weights, in words
 
     def to_dict(self) -> dict:

@@ -35,17 +35,32 @@ class TokenEncoderBackbone(Backbone):
         self.card = card
         self.pad_id = special_id(card.tokenizer, "[PAD]") if card.tokenizer else 0
         self.num_features = int(encoder.config.hidden_size)
+        self.window = int(card.tokenizer["max_length"]) if card.tokenizer else None
 
     def forward_features(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.window and ids.shape[1] > self.window:
+            return self._windowed(ids)
         mask = ids != self.pad_id
         length = max(int(mask.sum(1).max()), 1)  # batches are padded to their longest row: cut the rest
         ids, mask = ids[:, :length], mask[:, :length]
         hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
         return hidden, mask
 
+    def _windowed(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows of consecutive ``window``-wide windows (TokenEncoder with ``windows``): each window is encoded
+        on its own, empty ones skipped, and the states laid back end to end, so pooling spans every window."""
+        n, width = ids.shape
+        flat = ids.reshape(n * (width // self.window), self.window)
+        mask = flat != self.pad_id
+        live = mask.any(1)
+        states = self.encoder(input_ids=flat[live], attention_mask=mask[live].long()).last_hidden_state
+        hidden = states.new_zeros(*flat.shape, states.shape[-1])
+        hidden[live] = states
+        return hidden.reshape(n, width, -1), mask.reshape(n, width)
+
     def pool(self, features: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         hidden, mask = features
-        if self.card.pooling == "cls":
+        if self.card.pooling == "cls":  # windowed inputs: the first window's [CLS]
             return hidden[:, 0]
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)

@@ -78,7 +78,12 @@ def special_id(spec: dict, name: str) -> int:
 
 
 class TokenEncoder:
-    """Encodes strings as [CLS] tokens [SEP] ids padded with [PAD] to the longest in the batch."""
+    """Encodes strings as [CLS] tokens [SEP] ids padded with [PAD] to the longest in the batch.
+
+    Inputs longer than ``max_length`` are truncated, or with ``"windows": true`` in the spec cut into
+    consecutive windows, each [CLS] tokens [SEP] padded to ``max_length`` and laid end to end: the backbone
+    encodes each window on its own and pools over all of them (token_encoder.py).
+    """
 
     def __init__(self, spec: dict) -> None:
         self.spec = spec
@@ -90,10 +95,28 @@ class TokenEncoder:
         self.pad_id, self.unk_id = self.vocab["[PAD]"], self.vocab["[UNK]"]
         self.cls_id, self.sep_id = self.vocab["[CLS]"], self.vocab["[SEP]"]
         self.mask_id = self.vocab["[MASK]"]
+        self.windows = bool(spec.get("windows"))
+
+    @property
+    def body(self) -> int:
+        """Tokens per window between [CLS] and [SEP]."""
+        return self.max_length - 2
 
     def ids(self, text: str) -> list[int]:
-        body = [self.token_id(t) for t in self.split(text)][: self.max_length - 2]
-        return [self.cls_id, *body, self.sep_id]
+        body = [self.token_id(t) for t in self.split(text)]
+        if not self.windows or len(body) <= self.body:
+            return [self.cls_id, *body[: self.body], self.sep_id]
+        out: list[int] = []
+        for start in range(0, len(body), self.body):
+            window = [self.cls_id, *body[start : start + self.body], self.sep_id]
+            out += window + [self.pad_id] * (self.max_length - len(window))
+        return out
+
+    def token_positions(self, n_tokens: int) -> list[int]:
+        """Where each of a text's first ``n_tokens`` tokens sits in its ids (the rest were truncated)."""
+        if not self.windows:
+            return list(range(1, min(n_tokens, self.body) + 1))
+        return [(i // self.body) * self.max_length + 1 + i % self.body for i in range(n_tokens)]
 
     def token_id(self, token: str) -> int:
         """The token's id; an unknown SMILES bracket atom ([C@@H], [N+]) falls back to its element when known."""
@@ -107,20 +130,24 @@ class TokenEncoder:
         """(n, L) int64 ids: L is the longest encoded text, or ``max_length`` for models that need a fixed length."""
         rows = [self.ids(t) for t in texts]
         width = self.max_length if self.spec.get("fixed_length") else max(map(len, rows), default=2)
+        if width > self.max_length:  # windows: every row a whole number of them
+            width = -(-width // self.max_length) * self.max_length
         out = np.full((len(rows), width), self.pad_id, dtype=np.int64)
         for i, r in enumerate(rows):
             out[i, : len(r)] = r
         return out
 
     def coverage(self, texts: list[str]) -> dict[str, int]:
-        """How many texts were truncated and how many tokens fell outside the vocabulary (for the report)."""
-        truncated = unknown = total = 0
+        """How many texts were longer than one window (truncated, or read in windows), the most windows one
+        text needed, and how many tokens fell outside the vocabulary (for the report)."""
+        long = unknown = total = most = 0
         for t in texts:
             toks = self.split(t)
             total += len(toks)
-            truncated += len(toks) > self.max_length - 2
+            long += len(toks) > self.body
+            most = max(most, -(-len(toks) // self.body))
             unknown += sum(self.token_id(tok) == self.unk_id for tok in toks)
-        return {"texts": len(texts), "truncated": truncated, "tokens": total, "unknown_tokens": unknown}
+        return {"texts": len(texts), "truncated": long, "tokens": total, "unknown_tokens": unknown, "windows": most}
 
 
 def _hf_splitter(name: str) -> Callable[[str], list[str]]:

@@ -32,6 +32,8 @@ class Explanation:
 
 
 def default_method(loaded: LoadedModel) -> str:
+    if loaded.preprocessing.get("tokenizer", {}).get("windows"):  # only occlusion follows inputs read in windows
+        return "occlusion"
     return methods_for(loaded.model.backbone.explain_kind)[0] if loaded.model.backbone.explain_kind else "grad_cam"
 
 

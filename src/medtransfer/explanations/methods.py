@@ -62,6 +62,12 @@ def grad_cam(model: TransferModel, x: torch.Tensor, targets: torch.Tensor) -> to
 def integrated_gradients(model: TransferModel, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     captum = _captum()
     if model.backbone.explain_kind == "tokens":  # signed: positive tokens push towards the target
+        window = getattr(model.backbone, "window", None)
+        if window and x.shape[1] > window:  # the embedding layer sees windows, not whole inputs
+            raise ExplainError(
+                "integrated_gradients cannot follow inputs read in windows (--long-inputs window): use --method "
+                "occlusion, which masks each token of the whole input in turn."
+            )
         ig = captum.LayerIntegratedGradients(model, model.backbone.explain_layer())
         attr = ig.attribute(x, baselines=token_baseline(model, x), target=targets, n_steps=IG_STEPS)
         return attr.sum(-1)

@@ -12,10 +12,12 @@ from medtransfer.explanations.molecules import token_spans
 
 
 def symbol_values(sequence: str, token_attribution: np.ndarray, tokenizer: dict) -> np.ndarray:
-    """Per-symbol attribution: each token's value (position 0 is [CLS]) spread evenly over the symbols it
-    covers; overlapping k-mers share every symbol they contain. Symbols past the model's length get 0."""
+    """Per-symbol attribution: each token's value spread evenly over the symbols it covers; overlapping k-mers
+    share every symbol they contain. Symbols past the model's length (truncated, not windowed) get 0."""
     enc = TokenEncoder(tokenizer)
-    tokens = enc.split(sequence)[: enc.max_length - 2]
+    tokens = enc.split(sequence)
+    positions = enc.token_positions(len(tokens))
+    tokens = tokens[: len(positions)]
     splitter = tokenizer.get("splitter", "")
     if splitter.startswith("kmer"):
         k = int(splitter.removeprefix("kmer"))
@@ -23,7 +25,7 @@ def symbol_values(sequence: str, token_attribution: np.ndarray, tokenizer: dict)
     else:
         spans = token_spans(tokens, sequence)
     values = np.zeros(len(sequence))
-    for pos, span in enumerate(spans, start=1):
+    for pos, span in zip(positions, spans, strict=True):
         if span is not None and pos < len(token_attribution):
             values[span[0] : span[1]] += token_attribution[pos] / (span[1] - span[0])
     return values

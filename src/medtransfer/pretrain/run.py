@@ -50,6 +50,7 @@ def run_pretrain(
         mean=(),
         std=(),
         tokenizer=tokenizer,
+        finetune_rates=getattr(plugin, "finetune_rates", None),
     )
     save_backbone_folder(encoder, card, out)
     fixed = getattr(plugin, "vocab", None) is not None
@@ -91,7 +92,7 @@ def model_card(
   {outcome.heldout_loss:.3f} after (per-step log: pretrain_log.csv).
 - Weights sha256: `{card.weights_sha256}`.
 - Licence: weights Apache-2.0 (this project); the corpus's own licence applies to the data.
-- Intended use: a starting point for fine-tuning on small {modality} datasets. Not a medical device.
+- Intended use: a starting point for fine-tuning on small {modality} datasets. Not a medical device.{_rates_note(card)}
 
 Reproduce:
 
@@ -101,6 +102,13 @@ medtransfer pretrain --modality {modality} --corpus {corpus} --out {out} {_flags
 
 Settings: {params}.
 """
+
+
+def _rates_note(card: BackboneCard) -> str:
+    if not card.finetune_rates:
+        return ""
+    rates = ", ".join(f"{k}={v}" for k, v in card.finetune_rates.items())
+    return f"\n- Fine-tuning rates recorded in card.json and used by default: {rates} (flags override)."
 
 
 def _flags(s: PretrainSettings) -> str:

@@ -23,6 +23,21 @@ class LearningRates:
     backbone_lr_scale: float = 0.1
     layer_decay: float = 0.8
 
+    @classmethod
+    def resolve(
+        cls, lr: float, pretrained: bool, card_rates: dict | None, scale: float | None, decay: float | None
+    ) -> LearningRates:
+        """The rates a fit uses: the user's when given, else the backbone card's recommendation, else the
+        defaults. Random weights hold nothing to protect: every block at ``lr``."""
+        if not pretrained:
+            return cls(lr, 1.0, 1.0)
+        card_rates = card_rates or {}
+        return cls(
+            lr,
+            scale if scale is not None else card_rates.get("backbone_lr_scale", cls.backbone_lr_scale),
+            decay if decay is not None else card_rates.get("layer_decay", cls.layer_decay),
+        )
+
 
 class Strategy:
     """Base: subclasses set ``uses_feature_cache`` and implement ``trainable_top_blocks``."""

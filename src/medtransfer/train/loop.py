@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from medtransfer.train.module import TransferModule
 from medtransfer.train.sampling import EpochShuffleSampler, SeededSamples
 
 log = logging.getLogger("medtransfer")
+FEW_STEPS = 50  # fewer optimizer steps than this draws a warning
 LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "val_acc", "val_auroc")
 
 
@@ -70,9 +72,10 @@ def train_model(
     weights = None
     if cfg.class_weights and task.is_classification:
         weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
-    rates = LearningRates(cfg.lr, cfg.backbone_lr_scale, cfg.layer_decay)
-    if not cfg.pretrained:  # random weights hold nothing to protect: one rate for every block
-        rates = LearningRates(cfg.lr, 1.0, 1.0)
+    card = model.backbone.card
+    rates = LearningRates.resolve(cfg.lr, cfg.pretrained, card.finetune_rates, cfg.backbone_lr_scale, cfg.layer_decay)
+    if card.finetune_rates and cfg.pretrained:
+        log.info("backbone rates: top block %.3g × lr, layer decay %.3g", rates.backbone_lr_scale, rates.layer_decay)
     module = TransferModule(
         model,
         task,
@@ -107,8 +110,16 @@ def train_model(
         enable_version_counter=False,
         save_on_train_epoch_end=False,
     )
+    train_loader = DataLoader(
+        SeededSamples(train_ds),
+        batch_size=cfg.batch_size,
+        sampler=EpochShuffleSampler(len(train_ds), cfg.seed),
+        drop_last=len(train_ds) > cfg.batch_size,
+    )
+    epochs = planned_epochs(cfg.epochs, cfg.min_steps, len(train_loader))
     trainer = L.Trainer(
-        max_epochs=cfg.epochs,
+        max_epochs=epochs,
+        min_steps=cfg.min_steps or None,
         accelerator=cfg.accelerator,
         precision=cfg.precision,
         devices=1,
@@ -123,12 +134,6 @@ def train_model(
         enable_model_summary=False,
         num_sanity_val_steps=0,
         log_every_n_steps=1,
-    )
-    train_loader = DataLoader(
-        SeededSamples(train_ds),
-        batch_size=cfg.batch_size,
-        sampler=EpochShuffleSampler(len(train_ds), cfg.seed),
-        drop_last=len(train_ds) > cfg.batch_size,
     )
     val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64))
     last = folder / "last.ckpt"
@@ -153,6 +158,22 @@ def train_model(
     best_epoch = _best_epoch(rows, cfg.monitor, mode)
     score = checkpoint.best_model_score
     return TrainOutcome(best_epoch, len(rows), None if score is None else float(score), cfg.monitor, rows)
+
+
+def planned_epochs(epochs: int, min_steps: int, steps_per_epoch: int) -> int:
+    """``epochs``, raised until training takes ``min_steps`` optimizer steps; warns when it takes very few."""
+    planned = max(epochs, math.ceil(min_steps / max(1, steps_per_epoch)))
+    if planned > epochs:
+        log.info("%d epochs (of %d steps each) to reach min_steps=%d", planned, steps_per_epoch, min_steps)
+    elif planned * steps_per_epoch < FEW_STEPS:
+        log.warning(
+            "training takes only %d optimizer steps (%d epochs of %d batches): a model trained this briefly "
+            "barely moves; give --min-steps (e.g. 300) or more --epochs",
+            planned * steps_per_epoch,
+            planned,
+            steps_per_epoch,
+        )
+    return planned
 
 
 def _feature_datasets(model: TransferModel, data: TrainData, batch_size: int) -> tuple[Dataset, Dataset]:

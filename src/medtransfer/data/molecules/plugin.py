@@ -84,6 +84,10 @@ class MoleculeModality:
             raise ConfigError(
                 f"backbone {card.name} does not read SMILES: pick a molecule backbone (medtransfer backbones)."
             )
+        if settings.get("long_inputs") == "window":  # a window of a SMILES string is not a molecule
+            raise ConfigError(
+                "--long-inputs window is for DNA and protein; SMILES longer than the model are truncated."
+            )
         return {"modality": self.name, "tokenizer": card.tokenizer}
 
     def describe(self, table: SampleTable, pre: dict) -> str:

@@ -42,6 +42,9 @@ class SequenceModality:
 
     token_splitter = "char"
     baseline_estimator = "linear"
+    # what the pretraining stage records in its cards: our small DNA encoder stayed at the majority class on
+    # splice at 0.1× the head's rate and beat scratch at the full rate (docs/benchmarks.md)
+    finetune_rates = {"backbone_lr_scale": 1.0, "layer_decay": 1.0}
 
     def __init__(self, kind: str) -> None:
         self.name = kind
@@ -106,15 +109,21 @@ class SequenceModality:
                 f"backbone {card.name} does not read {self.name} sequences: pick a {self.name} backbone "
                 "(medtransfer backbones)."
             )
-        return {"modality": self.name, "tokenizer": card.tokenizer}
+        windows = settings.get("long_inputs") == "window"
+        if windows and card.tokenizer.get("fixed_length"):
+            raise ConfigError(f"backbone {card.name} reads fixed-length inputs: use --long-inputs truncate.")
+        return {"modality": self.name, "tokenizer": {**card.tokenizer, **({"windows": True} if windows else {})}}
 
     def describe(self, table: SampleTable, pre: dict) -> str:
-        cover = TokenEncoder(pre["tokenizer"]).coverage(table.inputs)
+        tokenizer = pre["tokenizer"]
+        cover = TokenEncoder(tokenizer).coverage(table.inputs)
         lengths = [len(s) for s in table.inputs]
+        long = f"{cover['truncated']} of {cover['texts']} longer than {tokenizer['max_length']} tokens"
+        long += f", read in up to {cover['windows']} windows" if tokenizer.get("windows") else ", truncated"
         return (
             f"{self.name} sequences of {min(lengths)}–{max(lengths)} symbols (median {int(np.median(lengths))}), "
-            f"{pre['tokenizer'].get('splitter', 'hub')} tokens; {cover['truncated']} of {cover['texts']} truncated "
-            f"at {pre['tokenizer']['max_length']} tokens, {cover['unknown_tokens']} tokens unknown to the backbone"
+            f"{tokenizer.get('splitter', 'hub')} tokens; {long}; {cover['unknown_tokens']} tokens unknown to the "
+            "backbone"
         )
 
     def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray]:
