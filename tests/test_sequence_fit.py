@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -51,8 +53,10 @@ def test_cnn_learns_a_planted_motif_and_attribution_peaks_on_it(tmp_path):
 
 def test_lora_fits_a_protein_task_and_the_saved_model_predicts(tmp_path):
     result = medtransfer.fit("amp_tm", backbone="test_protein_bert", strategy="lora", epochs=2, batch_size=32,
-                             progress=False, out=str(tmp_path / "run"))  # fmt: skip
+                             pooling="cls", progress=False, out=str(tmp_path / "run"))  # fmt: skip
     assert result.metrics["test"]["auroc"] > 0.5
+    saved = json.loads((result.run_dir / "model" / "model.json").read_text())["backbone_card"]
+    assert saved["pooling"] == "cls" and "pooling: cls" in saved["changes"]
     fasta = tmp_path / "peptides.fa"
     fasta.write_text(">a\nGLWSKIKEVGKEAAKAAAKAAGKAALGAVSEAV\n>b\nMLLIVLAVAVGLLVSTA\n")
     rows = medtransfer.predict(result.run_dir, [fasta])

@@ -32,6 +32,7 @@ def fit(
     strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual | lora")] = None,
     unfreeze_blocks: Annotated[int | None, Opt(help="blocks trained by 'partial'")] = None,
     unfreeze_every: Annotated[int | None, Opt(help="epochs per unfrozen block for 'gradual'")] = None,
+    pooling: Annotated[str | None, Opt(help="token transformers: mean (default) | cls")] = None,
     head: Annotated[str | None, Opt(help="mlp (GAP → 1024 ReLU → n) | linear")] = None,
     image_size: Annotated[int | None, Opt(help="input size in px (default: the backbone's)")] = None,
     augment: Annotated[str | None, Opt(help="none | light | strong")] = None,

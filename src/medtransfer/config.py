@@ -44,6 +44,7 @@ class FitConfig(BaseModel):
     strategy: str = "full"
     unfreeze_blocks: int = Field(2, ge=0)
     unfreeze_every: int = Field(1, ge=1)
+    pooling: Literal["mean", "cls"] | None = None  # token transformers; None: the backbone's own (mean)
     head: Literal["mlp", "linear"] = "mlp"
     head_hidden: int = Field(1024, ge=1)
     dropout: float = Field(0.2, ge=0, lt=1)

@@ -78,6 +78,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         trust_pickle=cfg.trust_checkpoint,
         **modality.backbone_kwargs(table),
     )
+    if cfg.pooling:
+        backbone.set_pooling(cfg.pooling)
     if backbone.card.modality not in (table.modality, "any"):
         raise ConfigError(
             f"backbone {cfg.backbone} reads {backbone.card.modality} data but {cfg.data} is {table.modality} data. "

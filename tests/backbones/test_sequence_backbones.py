@@ -9,6 +9,7 @@ import torch
 from medtransfer.backbones import create_backbone
 from medtransfer.backbones.token_encoder import rebuild_from_card
 from medtransfer.data.tokens import TokenEncoder
+from medtransfer.errors import ConfigError
 
 DNA = ["ACGTACGTTTGACGTCA", "GGGCCCAAATTT"]
 PROTEIN = ["EVQLVESGGGLVQPGGSLRLSCAAS", "MKTAYIAKQRQISFVKSHF"]
@@ -125,3 +126,14 @@ def test_windowed_inputs_pool_over_every_window_exactly():
     assert torch.allclose(pooled[0], expected, atol=1e-5)
     assert torch.allclose(pooled[1], alone, atol=1e-5)
     assert not torch.allclose(truncated, pooled[0], atol=1e-3)
+
+
+def test_pooling_choice_cls_or_refused_with_the_options():
+    bert = create_backbone("test_dna_bert", pretrained=False).eval()
+    ids = encode(bert, DNA)
+    bert.set_pooling("cls")
+    with torch.no_grad():
+        assert torch.equal(bert(ids), bert.forward_features(ids)[0][:, 0])
+    assert bert.card.changes == ["pooling: cls"]  # a different feature-cache key from mean pooling
+    with pytest.raises(ConfigError, match="pools its own way"):
+        create_backbone("dna_cnn", pretrained=False).set_pooling("cls")

@@ -68,6 +68,19 @@ class Backbone(nn.Module):
     def param_blocks(self) -> list[list[nn.Parameter]]:
         raise NotImplementedError
 
+    poolings: tuple[str, ...] = ()  # the pooling choices a user may pick (token transformers: mean, cls)
+
+    def set_pooling(self, pooling: str) -> None:
+        """Pool by ``pooling`` from now on; recorded in the card, so saved models and feature caches follow."""
+        if pooling not in self.poolings:
+            from medtransfer.errors import ConfigError
+
+            choice = f"it offers {' or '.join(self.poolings)}" if self.poolings else "it pools its own way"
+            raise ConfigError(f"--pooling {pooling}: backbone {self.card.name} cannot pool that way ({choice}).")
+        if pooling != self.card.pooling:
+            self.card.pooling = pooling
+            self.card.changes = [*self.card.changes, f"pooling: {pooling}"]
+
     # Where explanations read the model (explanations/): "feature_map" = the last spatial feature map
     # (Grad-CAM's layer), "tokens" = one input vector per token, aligned with the id positions.
     explain_kind: str = ""

@@ -65,6 +65,7 @@ class TokenEncoderBackbone(Backbone):
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
+    poolings = ("mean", "cls")
     explain_kind = "tokens"
     lora_targets = ("query", "value")  # the attention projections of BERT, RoBERTa and ESM layers
 
