@@ -37,7 +37,11 @@ CURVE_ROWS = ("own transformer, pretrained (full, uniform lr)", "own transformer
 # small training sets: batches of 16 and at least 300 optimizer steps (10 epochs of 50 sequences are 10 steps,
 # which left every transformer at the majority class)
 CURVE_SETTINGS = {"batch_size": 16, "min_steps": 300}
-PLAN = [("splice", 3), ("curve", 3), ("amp", 3), ("oct4_mafk", 1), ("oct4_mafk", 3)]  # (dataset, seeds), by priority
+FIRST = list(ROWS)[:3]  # CNN, transformer from scratch, linear probe
+PRETRAINED = [list(ROWS)[2], *list(ROWS)[4:]]  # linear probe, full at uniform lr, LoRA
+# (dataset, rows, seeds) by priority: splice and its low-data curve decide "does our pretraining pay"
+PLAN = [("splice", list(ROWS), 3), ("curve", CURVE_ROWS, 3), ("amp", PRETRAINED, 3),
+        ("oct4_mafk", [*FIRST, CURVE_ROWS[0]], 1), ("amp", list(ROWS), 3), ("oct4_mafk", list(ROWS), 3)]  # fmt: skip
 
 
 def fit_row(data: str, row: str, seed: int, max_train: int | None) -> dict:
@@ -62,15 +66,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--curve", default="50,100,250,500")
     args = parser.parse_args()
-    for data, n_seeds in PLAN:
+    for data, rows, n_seeds in PLAN:
         if data == "curve":
             for n in [int(x) for x in args.curve.split(",") if x]:
-                for row in CURVE_ROWS:
+                for row in rows:
                     for seed in range(n_seeds):
                         run_once(RESULTS, f"splice|{row}|{seed}|{n}", partial(fit_row, "splice", row, seed, n))
                 write_section("sequences", report())
             continue
-        for row in ROWS:
+        for row in rows:
             for seed in range(n_seeds):
                 run_once(RESULTS, f"{data}|{row}|{seed}|all", partial(fit_row, data, row, seed, None))
             write_section("sequences", report())
