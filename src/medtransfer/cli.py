@@ -55,6 +55,9 @@ def fit(
         bool | None, Opt("--skip-invalid", help="drop invalid records (listed in dropped.csv) instead of stopping")
     ] = None,
     strip_salts: Annotated[bool | None, Opt("--strip-salts", help="molecules: keep the largest fragment")] = None,
+    labels: Annotated[
+        str | None, Opt(help="FASTA: side CSV with an id column (the header's first word) and --label-column")
+    ] = None,
     label_pattern: Annotated[
         str | None, Opt(help="FASTA: regex whose group 1 is the label in each header (default label=(\\S+))")
     ] = None,

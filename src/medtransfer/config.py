@@ -25,6 +25,7 @@ class FitConfig(BaseModel):
     skip_invalid: bool = False
     strip_salts: bool = False
     label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header
+    labels: str | None = None  # FASTA: a side CSV (id + label columns) instead of labels in the headers
     iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused
     # DNA / protein longer than the backbone reads: cut at its length, or read whole in consecutive windows
     long_inputs: Literal["truncate", "window"] = "truncate"
@@ -100,6 +101,7 @@ class FitConfig(BaseModel):
             skip_invalid=self.skip_invalid,
             strip_salts=self.strip_salts,
             label_pattern=self.label_pattern,
+            labels_file=self.labels,
             iupac=self.iupac,
             group_column=self.group_column,
             split_column=self.split_column,

@@ -213,6 +213,16 @@ def _bad_residue(d: Path) -> list[str]:
             "--backbone", "test_protein_bert"]  # fmt: skip
 
 
+def _record_missing_from_side_labels(d: Path) -> list[str]:
+    records = [(f"s{i}", seq) for i, (_, seq) in enumerate(_dna_records())]
+    labels = _csv(d / "labels.csv", "id,label\n" + "".join(f"s{i},{i % 2}\n" for i in range(12) if i != 7))
+    return ["--data", str(_fasta(d / "seqs.fa", records)), "--labels", str(labels), "--backbone", "test_dna_bert"]
+
+
+def _cls_pooling_on_a_cnn(d: Path) -> list[str]:
+    return ["--data", str(_fasta(d / "seqs.fa", _dna_records())), "--backbone", "dna_cnn", "--pooling", "cls"]
+
+
 CASES = [
     BadInput("truncated PNG", _truncated, ("broken.png", "Fix or remove")),
     BadInput("corrupt JPEG", _corrupt_jpeg, ("noise.jpg",)),
@@ -239,6 +249,12 @@ CASES = [
     BadInput("FASTA headers without labels", _fasta_without_labels, ("line 1", "--label-pattern")),
     BadInput("protein backbone on DNA", _protein_backbone_on_dna, ("reads protein data", "dna backbone")),
     BadInput("unknown amino acid", _bad_residue, ("pep.csv", "row 8", "unknown amino acid '#'")),
+    BadInput(
+        "FASTA record missing from --labels",
+        _record_missing_from_side_labels,
+        ("seqs.fa, line 15", "'s7' has no row in labels.csv", "1 of 12"),
+    ),  # fmt: skip
+    BadInput("--pooling cls on a CNN", _cls_pooling_on_a_cnn, ("--pooling cls", "dna_cnn", "pools its own way")),
 ]
 
 

@@ -130,3 +130,19 @@ def test_window_encoding_places_every_token_and_reports_long_inputs():
     assert windowed.encode([text, "ACGT"]).shape == (2, 18)
     cover = windowed.coverage([text, "ACGT"])
     assert (cover["truncated"], cover["windows"]) == (1, 3)
+
+
+def test_fasta_labels_from_a_side_csv_joined_on_the_record_id(tmp_path):
+    fasta = tmp_path / "seqs.fa"
+    fasta.write_text("".join(f">r{i} some description\nACGTACGTAC{'GT' * i}\n" for i in range(6)))
+    labels = tmp_path / "labels.csv"  # rows in another order, a split column, and one id the FASTA lacks
+    labels.write_text("id,activity,split\n" + "".join(f"r{i},{i * 0.5},{'test' if i > 3 else 'train'}\n"
+                                                      for i in (5, 3, 1, 0, 2, 4, 9)))  # fmt: skip
+    table = read_data(str(fasta), ReadOptions(labels_file=str(labels), label_column="activity", task="regression"))
+    assert table.modality == "dna" and table.task.kind == "regression"
+    assert table.ids == [f"r{i}" for i in range(6)]
+    assert table.targets.tolist() == [i * 0.5 for i in range(6)]
+    assert list(table.split) == ["train"] * 4 + ["test"] * 2
+    labels.write_text("id,label\nr0,a\nr1,b\nr0,a\n")
+    with pytest.raises(DataError, match="row 4: id 'r0' appears twice"):
+        read_data(str(fasta), ReadOptions(labels_file=str(labels)))

@@ -24,4 +24,5 @@ class ReadOptions(BaseModel):
     skip_invalid: bool = False  # drop invalid records (listed in the run's dropped.csv) instead of stopping
     strip_salts: bool = False  # molecules: keep the largest organic fragment
     label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header (label=(\S+))
+    labels_file: str | None = None  # FASTA: a side CSV of labels, joined on the record id (the header's first word)
     iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused

@@ -1,4 +1,5 @@
-"""Sequence readers: FASTA (label from the header by a pattern) and CSV (a sequence column + labels).
+"""Sequence readers: FASTA (label from the header by a pattern, or from a side CSV joined on the record
+id) and CSV (a sequence column + labels).
 
 Every record is normalised and checked against its alphabet at the boundary; a bad record is named by its
 file and line and stops the run, or with ``--skip-invalid`` is dropped and listed in dropped.csv. The
@@ -24,6 +25,7 @@ from medtransfer.errors import DataError
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fas")
 SEQUENCE_COLUMNS = ("sequence", "seq", "dna", "protein", "peptide", "sequences")
 LABEL_FALLBACKS = ("label", "target", "y", "class", "activity")
+ID_COLUMNS = ("id", "name", "sequence_id", "accession", "record")
 SIMILARITY = "similarity cluster (k-mer profile cosine ≥ 0.8)"
 DEFAULT_LABEL_PATTERN = r"label=(\S+)"
 
@@ -78,9 +80,12 @@ def check_records(
 
 
 def read_sequence_fasta(path: Path, opts: ReadOptions, kind: str | None = None) -> SampleTable:
-    """Labelled FASTA: the label is group 1 of ``opts.label_pattern`` searched in each header."""
+    """Labelled FASTA: the label is group 1 of ``opts.label_pattern`` searched in each header, or comes from
+    the side CSV ``opts.labels_file``."""
     records = fasta_records(path)
     kind = kind or guess_kind([r.sequence for r in records])
+    if opts.labels_file:
+        return _fasta_with_side_labels(path, records, Path(opts.labels_file), opts, kind)
     pattern = re.compile(opts.label_pattern or DEFAULT_LABEL_PATTERN)
     rows, where = [], []
     for r in records:
@@ -95,17 +100,50 @@ def read_sequence_fasta(path: Path, opts: ReadOptions, kind: str | None = None) 
     return sequence_table(rows, where, ["label"], kind, opts, path, header=None)
 
 
+def _fasta_with_side_labels(
+    path: Path, records: list[FastaRecord], labels_csv: Path, opts: ReadOptions, kind: str
+) -> SampleTable:
+    """Each record's labels from the CSV row whose id column equals the header's first word."""
+    if not labels_csv.is_file():
+        raise DataError(f"{labels_csv} not found: check the path passed to --labels.")
+    header, label_rows = read_rows(labels_csv)
+    id_column = pick_column(header, None, ID_COLUMNS) or header[0]
+    wanted = label_columns(labels_csv, header, opts)
+    by_id: dict[str, dict] = {}
+    for number, row in enumerate(label_rows, start=2):
+        key = row[id_column].strip()
+        if key in by_id:
+            raise DataError(f"{labels_csv.name}, row {number}: id {key!r} appears twice; keep one row per record.")
+        by_id[key] = row
+    ids = [r.name.split()[0] if r.name else "" for r in records]
+    missing = [(r, i) for r, i in zip(records, ids, strict=True) if i not in by_id]
+    if missing:
+        record, key = missing[0]
+        raise DataError(
+            f"{path.name}, line {record.line}: record {key!r} has no row in {labels_csv.name} (id column "
+            f"{id_column!r}); {len(missing)} of {len(records)} records lack one. Add their labels, or remove them."
+        )
+    rows = [{**by_id[i], "sequence": r.sequence, "id": i} for r, i in zip(records, ids, strict=True)]
+    return sequence_table(rows, [f"line {r.line}" for r in records], wanted, kind, opts, path, header)
+
+
+def label_columns(path: Path, header: list[str], opts: ReadOptions) -> list[str]:
+    """``--label-column`` (comma-separated), or the first conventional label column when left at 'label'."""
+    wanted = [c.strip() for c in opts.label_column.split(",")]
+    if wanted == ["label"] and "label" not in header:
+        wanted = [next((c for c in header if c.lower() in LABEL_FALLBACKS), "label")]
+    for c in wanted:
+        require_column(path, header, c, "--label-column")
+    return wanted
+
+
 def read_sequence_csv(path: Path, opts: ReadOptions, kind: str | None = None) -> SampleTable:
     header, rows = read_rows(path)
     column = pick_column(header, opts.input_column, SEQUENCE_COLUMNS)
     require_column(path, header, column or "sequence", "--input-column")
     rows = [{**r, "sequence": r[column]} for r in rows]
     kind = kind or guess_kind([r["sequence"] for r in rows])
-    wanted = [c.strip() for c in opts.label_column.split(",")]
-    if wanted == ["label"] and "label" not in header:
-        wanted = [next((c for c in header if c.lower() in LABEL_FALLBACKS), "label")]
-    for c in wanted:
-        require_column(path, header, c, "--label-column")
+    wanted = label_columns(path, header, opts)
     return sequence_table(rows, [f"row {i + 2}" for i in range(len(rows))], wanted, kind, opts, path, header)
 
 
