@@ -92,3 +92,19 @@ def test_listing_commands_show_licences(command):
     res = run_cli(command)
     assert res.returncode == 0 and "licence" in res.stdout
     assert ("efficientnet_lite0" if command == "backbones" else "breastmnist") in res.stdout
+
+
+def test_audit_of_a_fasta_with_side_labels_finds_its_duplicates(tmp_path):
+    rng = __import__("numpy").random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 60)) for _ in range(30)]
+    seqs[20:] = seqs[:10]  # ten exact copies; three of them labelled the other way
+    (tmp_path / "seqs.fa").write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(seqs)))
+    labels = [i % 2 if i not in (20, 21, 22) else 1 - i % 2 for i in range(30)]
+    (tmp_path / "labels.csv").write_text("id,label\n" + "".join(f"r{i},{y}\n" for i, y in enumerate(labels)))
+    args = ("audit", "--data", str(tmp_path / "seqs.fa"), "--labels", str(tmp_path / "labels.csv"))
+    clustered, random = run_cli(*args), run_cli(*args, "--split", "random")
+    assert clustered.returncode == 0 == random.returncode, clustered.stderr + random.stderr
+    assert (
+        clustered.stdout.startswith("0 exact") and "10 repeated inputs, 3 with conflicting labels" in clustered.stdout
+    )
+    assert not random.stdout.startswith("0 exact") and "exact_duplicates" in random.stdout

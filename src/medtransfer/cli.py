@@ -214,13 +214,23 @@ def audit(
     data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")],
     label_column: Annotated[str, Opt()] = "label",
     group_column: Annotated[str | None, Opt()] = None,
+    label_pattern: Annotated[str | None, Opt(help="FASTA: regex whose group 1 is the label in each header")] = None,
+    labels: Annotated[str | None, Opt(help="FASTA: side CSV of labels joined on the record id")] = None,
+    split: Annotated[str | None, Opt(help="auto | random: the split a fit would use")] = None,
     seed: Annotated[int, Opt()] = 0,
     out: Annotated[Path | None, Opt("--out", "-o", help="write the audit as JSON")] = None,
 ) -> None:
     """Leakage audit of the split a fit would use: duplicates, near-duplicates, shared patients, label conflicts."""
     from medtransfer.api import audit as api_audit
 
-    report = api_audit(data, seed=seed, label_column=label_column, group_column=group_column)
+    given = {"label_pattern": label_pattern, "labels": labels, "split": split}
+    report = api_audit(
+        data,
+        seed=seed,
+        label_column=label_column,
+        group_column=group_column,
+        **{k: v for k, v in given.items() if v is not None},
+    )
     typer.echo(report["summary"])
     for kind in ("exact_duplicates", "near_duplicates", "shared_groups", "conflicting_labels"):
         for item in report[kind][:10]:
