@@ -133,6 +133,7 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         "epochs_run": outcome.epochs_run,
         "monitor": outcome.monitor,
         "best_score": outcome.best_score,
+        **outcome.schedule,
     }
     write_predictions(rows, run.path("predictions.csv"))
     run.write_json("metrics.json", metrics)

@@ -47,6 +47,7 @@ class TrainOutcome:
     best_score: float | None
     monitor: str
     log_rows: list[dict]
+    schedule: dict  # what the fit resolved: epochs planned, backbone rate scale, layer decay
 
 
 def train_model(
@@ -157,7 +158,12 @@ def train_model(
     rows = [r for r in earlier_rows if r["epoch"] < first_new] + new_rows
     best_epoch = _best_epoch(rows, cfg.monitor, mode)
     score = checkpoint.best_model_score
-    return TrainOutcome(best_epoch, len(rows), None if score is None else float(score), cfg.monitor, rows)
+    schedule = {
+        "epochs_planned": epochs,
+        "backbone_lr_scale": rates.backbone_lr_scale,
+        "layer_decay": rates.layer_decay,
+    }
+    return TrainOutcome(best_epoch, len(rows), None if score is None else float(score), cfg.monitor, rows, schedule)
 
 
 def planned_epochs(epochs: int, min_steps: int, steps_per_epoch: int) -> int:
