@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -45,14 +47,20 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
 def write_section(name: str, markdown: str) -> None:
     """Replace (or append) the section between ``<!-- bench:name -->`` markers in docs/benchmarks.md."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = DOCS.read_text() if DOCS.is_file() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n"
     block = f"{start}\n{markdown.strip()}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
     DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text)
+    # benchmarks run side by side: a lock around read-modify-write, and an atomic replace, so one never reads
+    # the file half-written by another (which once lost the file's head)
+    with open(DOCS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        text = DOCS.read_text() if DOCS.is_file() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n"
+        if start in text and end in text:
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        tmp = DOCS.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, DOCS)
 
 
 def values_for(done: dict[str, dict], data: str, row: str, size: str, field: str = "value") -> list[float]:
