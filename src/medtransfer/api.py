@@ -87,9 +87,18 @@ def audit(data: str | Path, seed: int = 0, **settings: Any) -> dict:
 
 
 def pretrain(
-    modality: str, corpus: str, out: str | Path, *, name: str | None = None, progress: bool = True, **settings: Any
+    modality: str,
+    corpus: str,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    progress: bool = True,
+    tokenizer: str | None = None,
+    **settings: Any,
 ) -> Path:
     """Pretrain the project's own encoder for ``modality`` on ``corpus``; returns the backbone folder.
+
+    ``tokenizer``: a token splitter name (default the modality's; ``kmer3``–``kmer6`` for DNA).
 
     ``settings`` are PretrainSettings fields (hidden_size, layers, steps, batch_size, lr, seed, ...).
     """
@@ -101,7 +110,7 @@ def pretrain(
         parsed = PretrainSettings(**settings)
     except TypeError as exc:
         raise ConfigError(f"unknown pretraining setting: {exc}") from exc
-    return run_pretrain(modality, corpus, Path(out), parsed, name=name, progress=progress)
+    return run_pretrain(modality, corpus, Path(out), parsed, name=name, progress=progress, tokenizer=tokenizer)
 
 
 def backbones() -> list[dict]:

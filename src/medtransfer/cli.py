@@ -109,10 +109,15 @@ def fit(
 
 @app.command()
 def pretrain(
-    modality: Annotated[str, Opt(help="molecule (more as modalities gain a pretraining stage)")],
-    corpus: Annotated[str, Opt(help="unlabelled corpus file, or a named one (molecule: moses)")],
+    modality: Annotated[str, Opt(help="molecule | dna | protein")],
+    corpus: Annotated[
+        str, Opt(help="unlabelled corpus file, or a named one (molecule: moses; dna: ecoli; protein: uniprot20k)")
+    ],
     out: Annotated[Path, Opt("--out", "-o", help="backbone folder to write (resumes when it holds a checkpoint)")],
     name: Annotated[str | None, Opt(help="backbone name in its card (default: the folder name)")] = None,
+    tokenizer: Annotated[
+        str | None, Opt(help="tokens: char (dna / protein default), kmer3–kmer6 (DNA), smiles_regex (molecules)")
+    ] = None,
     hidden_size: Annotated[int, Opt()] = 256,
     layers: Annotated[int, Opt()] = 4,
     heads: Annotated[int, Opt()] = 4,
@@ -131,9 +136,11 @@ def pretrain(
     from medtransfer.api import pretrain as api_pretrain
 
     settings = {
-        k: v for k, v in locals().items() if k not in ("modality", "corpus", "out", "name", "progress", "api_pretrain")
+        k: v
+        for k, v in locals().items()
+        if k not in ("modality", "corpus", "out", "name", "tokenizer", "progress", "api_pretrain")
     }
-    folder = api_pretrain(modality, corpus, out, name=name, progress=progress, **settings)
+    folder = api_pretrain(modality, corpus, out, name=name, progress=progress, tokenizer=tokenizer, **settings)
     typer.echo(f"backbone: {folder}  (card: {folder / 'MODEL_CARD.md'}; use --backbone {folder})")
 
 

@@ -94,3 +94,46 @@ def test_sequence_pretraining_learns_a_structured_corpus(kind, tmp_path):
     assert backbone.card.modality == kind and "N" in backbone.card.tokenizer["vocab"]  # N: never in the corpus
     assert backbone.card.finetune_rates == {"backbone_lr_scale": 1.0, "layer_decay": 1.0}
     assert "Fine-tuning rates recorded in card.json" in (folder / "MODEL_CARD.md").read_text()
+
+
+def test_kmer_masking_hides_runs_of_k_tokens():
+    from medtransfer.pretrain.masking import mask_span, mask_tokens
+
+    ids = torch.randint(5, 69, (64, 200))
+    generator = torch.Generator().manual_seed(0)
+    corrupted, labels = mask_tokens(ids, 4, 5, 69, generator, span=mask_span({"splitter": "kmer6"}))
+    chosen = labels != -100
+    assert 0.10 < chosen.float().mean() < 0.20  # about BERT's 15%
+    # every run of chosen tokens is at least k long (runs may merge), except one cut off by the row's end
+    runs = [r for row in chosen.int().tolist() for r in "".join(map(str, row)).rstrip("1").split("0") if r]
+    assert runs and min(map(len, runs)) >= 6
+    plain, _ = mask_tokens(ids, 4, 5, 69, torch.Generator().manual_seed(0))  # span 1: BERT's masking as before
+    assert mask_span({"splitter": "char"}) == 1 and not torch.equal(plain, corrupted)
+
+
+def test_dna_pretraining_on_kmer_tokens_and_fine_tuning_from_it(tmp_path):
+    """--tokenizer kmer3: DNABERT's vocabulary (every A/C/G/T 3-mer), span masking, a card that reproduces it;
+    the folder then fine-tunes like any backbone."""
+    import numpy as np
+
+    import medtransfer
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("ACGT"), 6)) for _ in range(4)]
+    corpus = tmp_path / "corpus.fa"
+    corpus.write_text("".join(f">r{i}\n{''.join(rng.choice(words, 200))}\n" for i in range(12)))
+    folder = pretrain("dna", str(corpus), tmp_path / "kmer_bert", tokenizer="kmer3", steps=40, eval_every=20,
+                      lr=3e-3, progress=False, **dict(TINY, heldout=16))  # fmt: skip
+    log = (folder / "pretrain_log.csv").read_text().splitlines()
+    assert float(log[-1].split(",")[2]) < float(log[1].split(",")[2]) - 0.3
+    backbone = create_backbone(str(folder))
+    assert backbone.card.tokenizer["splitter"] == "kmer3" and len(backbone.card.tokenizer["vocab"]) == 5 + 64
+    assert "--tokenizer kmer3" in (folder / "MODEL_CARD.md").read_text()
+    fasta = tmp_path / "labelled.fa"
+    fasta.write_text("".join(f">s{i} label={i % 2}\n{''.join(rng.choice(words, 8))}{'GGGCCC' * (i % 2)}\n"
+                             for i in range(40)))  # fmt: skip
+    result = medtransfer.fit(str(fasta), backbone=str(folder), strategy="linear_probe", epochs=2, progress=False,
+                             gallery=False, split="random", out=str(tmp_path / "run"))  # fmt: skip
+    assert "kmer3 tokens" in (result.run_dir / "report.html").read_text()
+    with pytest.raises(medtransfer.errors.ConfigError, match="char tokens"):
+        pretrain("protein", str(corpus), tmp_path / "bad", tokenizer="kmer3", progress=False, **TINY)

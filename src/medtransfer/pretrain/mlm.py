@@ -20,7 +20,7 @@ import torch
 
 from medtransfer.data.tokens import SPECIAL_TOKENS, TokenEncoder
 from medtransfer.errors import ConfigError, RunError
-from medtransfer.pretrain.masking import mask_tokens
+from medtransfer.pretrain.masking import mask_span, mask_tokens
 
 log = logging.getLogger("medtransfer")
 STATE = "pretrain_state.pt"
@@ -111,7 +111,9 @@ def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, 
             step_seed = s.seed * 1_000_003 + step
             torch.manual_seed(step_seed)  # dropout masks depend on the step alone: a resumed run matches
             generator = torch.Generator().manual_seed(step_seed)
-            corrupted, labels = mask_tokens(ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator)
+            corrupted, labels = mask_tokens(
+                ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator, span=mask_span(tokenizer)
+            )
             model.train()
             loss = model(input_ids=corrupted, attention_mask=(ids != encoder.pad_id).long(), labels=labels).loss
             loss.backward()
@@ -150,7 +152,9 @@ def _heldout_loss(model, ids: torch.Tensor, encoder: TokenEncoder, seed: int) ->
     """Masked-LM loss on the held-out texts with one fixed masking, so every measurement is comparable."""
     model.eval()
     generator = torch.Generator().manual_seed(seed + 7)
-    corrupted, labels = mask_tokens(ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator)
+    corrupted, labels = mask_tokens(
+        ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator, span=mask_span(encoder.spec)
+    )
     losses = []
     for lo in range(0, len(ids), 128):
         part = slice(lo, lo + 128)

@@ -11,7 +11,7 @@ from pathlib import Path
 from medtransfer.backbones.base import BackboneCard
 from medtransfer.backbones.zoo import save_backbone_folder
 from medtransfer.data.modality import get_modality
-from medtransfer.data.tokens import build_vocab
+from medtransfer.data.tokens import SPLITTERS, build_vocab
 from medtransfer.errors import ConfigError
 from medtransfer.pretrain.mlm import PretrainOutcome, PretrainSettings, pretrain_mlm
 
@@ -20,23 +20,37 @@ TOKENIZER = "tokenizer.json"
 
 
 def run_pretrain(
-    modality: str, corpus: str, out: Path, settings: PretrainSettings, name: str | None = None, progress: bool = True
+    modality: str,
+    corpus: str,
+    out: Path,
+    settings: PretrainSettings,
+    name: str | None = None,
+    progress: bool = True,
+    tokenizer: str | None = None,
 ) -> Path:
-    """Pretrain the modality's encoder on ``corpus`` into ``out`` (resuming when ``out`` holds a checkpoint)."""
+    """Pretrain the modality's encoder on ``corpus`` into ``out`` (resuming when ``out`` holds a checkpoint).
+
+    ``tokenizer`` names a token splitter (default: the modality's own, e.g. ``char``; ``kmer3``–``kmer6`` for
+    DNA)."""
     plugin = get_modality(modality)
     if not hasattr(plugin, "read_corpus"):
         raise ConfigError(f"modality {modality!r} has no pretraining stage; pretrain molecule, dna or protein models.")
+    splitter = tokenizer or plugin.token_splitter
+    SPLITTERS.get(splitter)  # an unknown name fails here, with the list
+    fixed_vocab = plugin.vocab_for(splitter) if hasattr(plugin, "vocab_for") else None  # else: from the corpus
     texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_file = out / TOKENIZER
     if tokenizer_file.is_file():  # resuming: the vocabulary must be the one the checkpoint was trained with
-        tokenizer = json.loads(tokenizer_file.read_text())
+        spec = json.loads(tokenizer_file.read_text())
+        if tokenizer and spec["splitter"] != tokenizer:
+            raise ConfigError(f"{out} was pretrained with {spec['splitter']} tokens: use a new --out for {tokenizer}.")
     else:
-        vocab = getattr(plugin, "vocab", None) or build_vocab(texts, plugin.token_splitter)
-        tokenizer = {"splitter": plugin.token_splitter, "vocab": vocab, "max_length": settings.max_length,
-                     **getattr(plugin, "tokenizer_options", {})}  # fmt: skip
-        tokenizer_file.write_text(json.dumps(tokenizer))
-    encoder, outcome = pretrain_mlm(texts, tokenizer, settings, out, progress)
+        vocab = fixed_vocab or build_vocab(texts, splitter)
+        spec = {"splitter": splitter, "vocab": vocab, "max_length": settings.max_length,
+                **getattr(plugin, "tokenizer_options", {})}  # fmt: skip
+        tokenizer_file.write_text(json.dumps(spec))
+    encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress)
     card = BackboneCard(
         name=name or out.name,
         architecture=f"BERT encoder, {settings.layers} layers × {settings.hidden_size} hidden, {settings.heads} heads",
@@ -49,19 +63,20 @@ def run_pretrain(
         input_size=settings.max_length,
         mean=(),
         std=(),
-        tokenizer=tokenizer,
+        tokenizer=spec,
         finetune_rates=getattr(plugin, "finetune_rates", None),
     )
     save_backbone_folder(encoder, card, out)
-    fixed = getattr(plugin, "vocab", None) is not None
-    (out / "MODEL_CARD.md").write_text(model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed))
+    flag = "" if spec["splitter"] == plugin.token_splitter else f" --tokenizer {spec['splitter']}"
+    card_text = model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed_vocab is not None, flag)
+    (out / "MODEL_CARD.md").write_text(card_text)
     log.info("pretrained backbone written to %s (use --backbone %s)", out, out)
     return out
 
 
 VOCAB_NOTE = {
     False: "built from the corpus; tokens never seen in it map to [UNK]",
-    True: "the modality's whole alphabet, including symbols the corpus lacks",
+    True: "every token of the modality's alphabet, including those the corpus lacks",
 }
 
 
@@ -74,6 +89,7 @@ def model_card(
     modality: str,
     out: Path,
     fixed_vocab: bool = False,
+    tokenizer_flag: str = "",
 ) -> str:
     """The human-readable card: what the model is, how it was made, the exact command, its losses."""
     params = ", ".join(f"{k}={v}" for k, v in asdict(s).items())
@@ -97,7 +113,7 @@ def model_card(
 Reproduce:
 
 ```
-medtransfer pretrain --modality {modality} --corpus {corpus} --out {out} {_flags(s)}
+medtransfer pretrain --modality {modality} --corpus {corpus} --out {out}{tokenizer_flag} {_flags(s)}
 ```
 
 Settings: {params}.

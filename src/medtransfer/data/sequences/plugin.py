@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,18 @@ class SequenceModality:
                 pieces += [checked[i : i + piece_length] for i in range(0, len(checked), piece_length)]
         return [p for p in pieces if len(p) >= 16], note
 
-    @property
-    def vocab(self) -> list[str]:
-        """Every accepted symbol, so a pretrained model knows symbols its corpus happened to lack."""
-        return [*SPECIAL_TOKENS, *SYMBOLS[self.name]]
+    def vocab_for(self, splitter: str) -> list[str]:
+        """Every token the splitter can make from the alphabet, so a pretrained model knows tokens its corpus
+        happened to lack: each symbol for ``char``; each A/C/G/T k-mer for DNA ``kmerK`` (DNABERT's vocabulary;
+        k-mers with N or IUPAC codes read as [UNK])."""
+        if splitter == "char":
+            return [*SPECIAL_TOKENS, *SYMBOLS[self.name]]
+        if splitter.startswith("kmer") and self.name == "dna":
+            k = int(splitter.removeprefix("kmer"))
+            return [*SPECIAL_TOKENS, *("".join(p) for p in itertools.product("ACGT", repeat=k))]
+        raise ConfigError(
+            f"{self.name} models are pretrained on char tokens{' or kmer3–kmer6' * (self.name == 'dna')}."
+        )
 
     def input_bytes(self, x: str) -> bytes:
         return x.encode()
