@@ -112,7 +112,8 @@ def test_min_steps_raises_the_epochs_of_a_small_training_set(tmp_path, caplog):
     outcome = train_model(model, TASK, create_strategy("full"), _data(), cfg, tmp_path)
     steps_per_epoch = -(-len(_data().train) // 8)
     assert outcome.epochs_run == -(-6 // steps_per_epoch) > 1  # early stopping (patience 1) waited for the steps
-    assert outcome.schedule == {"epochs_planned": outcome.epochs_run, "backbone_lr_scale": 0.1, "layer_decay": 0.8}
+    assert outcome.schedule == {"epochs_planned": outcome.epochs_run, "validate_every": outcome.epochs_run,
+                                "backbone_lr_scale": 0.1, "layer_decay": 0.8}  # fmt: skip
 
 
 def test_strategy_registry_lists_the_menu():

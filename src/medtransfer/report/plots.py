@@ -73,15 +73,16 @@ def confusion_plot(cm: np.ndarray, names: list[str]) -> str:
 def curves_plot(rows: list[dict]) -> str:
     """Training and validation loss per epoch (and validation AUROC when logged)."""
     fig, ax = _figure(5.0, 3.4)
-    epochs = [r["epoch"] for r in rows]
-    for key in ("train_loss", "val_loss"):
-        ax.plot(epochs, [r.get(key, np.nan) for r in rows], marker="o", ms=3, label=key)
+    for key in ("train_loss", "val_loss"):  # validation may run every few epochs (--min-steps): plot where logged
+        logged = [r for r in rows if key in r]
+        ax.plot([r["epoch"] for r in logged], [r[key] for r in logged], marker="o", ms=3, label=key)
     ax.set(xlabel="epoch", ylabel="loss", title="Training curves")
     if any("val_auroc" in r for r in rows):
         ax2 = ax.twinx()
+        scored = [r for r in rows if "val_auroc" in r]
         ax2.plot(
-            epochs,
-            [r.get("val_auroc", np.nan) for r in rows],
+            [r["epoch"] for r in scored],
+            [r["val_auroc"] for r in scored],
             color="tab:green",
             marker="s",
             ms=3,

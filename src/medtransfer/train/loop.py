@@ -118,8 +118,12 @@ def train_model(
         drop_last=len(train_ds) > cfg.batch_size,
     )
     epochs = planned_epochs(cfg.epochs, cfg.min_steps, len(train_loader))
+    # epochs raised by min_steps are short: validate about as often as the epochs asked for (patience and
+    # checkpoints count validations), not after every one of them
+    val_every = max(1, epochs // cfg.epochs)
     trainer = L.Trainer(
         max_epochs=epochs,
+        check_val_every_n_epoch=val_every,
         min_steps=cfg.min_steps or None,
         accelerator=cfg.accelerator,
         precision=cfg.precision,
@@ -160,6 +164,7 @@ def train_model(
     score = checkpoint.best_model_score
     schedule = {
         "epochs_planned": epochs,
+        "validate_every": val_every,
         "backbone_lr_scale": rates.backbone_lr_scale,
         "layer_decay": rates.layer_decay,
     }
