@@ -62,7 +62,7 @@ PLAN = [(0, "bbbp,bace,clintox,freesolv,lipophilicity", 3), (1, "bbbp", 3), ("cu
         (1, "bace,clintox,freesolv", 1), (2, "bbbp", 3), (3, "bbbp", 3), (2, "bace,clintox,freesolv", 1),
         (3, "bace,clintox,freesolv", 1), (1, "bace,clintox,freesolv", 3), (2, "bace,clintox,freesolv", 3),
         (3, "bace,clintox,freesolv", 3), (2, "lipophilicity", 3), (3, "lipophilicity", 3), (1, "lipophilicity", 1),
-        (4, "bbbp", 3), (1, "lipophilicity", 3), (4, "bace,clintox,freesolv", 3)]  # fmt: skip
+        (4, "bbbp", 3), (1, "lipophilicity", 3), (4, "bace,clintox,freesolv", 3), (4, "lipophilicity", 3)]  # fmt: skip
 DATASETS = ["bbbp", "bace", "clintox", "freesolv", "lipophilicity"]
 
 

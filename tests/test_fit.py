@@ -61,6 +61,9 @@ def test_fit_writes_the_run_directory_contract(npz_data, tiny_fit_settings):
     assert "Operating point" in html and "Reliability diagram" in html
     assert set(metrics["baselines"]) == {"majority class", "16×16 pixels + intensity histogram + logistic regression"}
     assert metrics["baselines"]["majority class"]["auroc"] == 0.5 and "Baselines (test)" in html
+    versus = metrics["versus_baseline"]  # the model against the classical baseline, on the same test rows
+    assert versus["baseline"].endswith("logistic regression") and versus["metric"] == "auroc"
+    assert versus["difference"] == metrics["test"]["auroc"] - versus["b"] and "This model −" in html
 
 
 def test_operating_point_is_chosen_on_validation_never_on_test(npz_data, tiny_fit_settings, monkeypatch):

@@ -319,6 +319,7 @@ def _print_metrics(metrics: dict) -> None:
         "calibration",
         "operating_point",
         "baselines",
+        "versus_baseline",
         "subgroups",
         "val_per_seed",
         "test_per_seed",
@@ -332,6 +333,13 @@ def _print_metrics(metrics: dict) -> None:
     for name, b in metrics.get("baselines", {}).items():
         shown = ", ".join(f"{k} {b[k]:.3f}" for k in ("auroc", "accuracy", "rmse") if k in b)
         Console().print(f"baseline {name}: {shown}")
+    versus = metrics.get("versus_baseline")
+    if versus:
+        ci = versus["difference_ci"]
+        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+        Console().print(
+            f"this model − baseline ({versus['metric']}): {versus['difference']:+.3f}{interval}: {versus['verdict']}"
+        )
     gain = metrics.get("transfer_gain")
     if gain:
         ci = gain["difference_ci"]

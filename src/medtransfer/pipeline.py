@@ -201,16 +201,19 @@ def _score(
         metrics["subgroups"] = subgroup_metrics(task, *scored["test"], evaluated["test"].attributes, cfg.seed)
     if "test" in parts:
         train, test = parts["train"], parts["test"]
-        metrics["baselines"] = baseline_metrics(
+        metrics["baselines"], versus = baseline_metrics(
             task,
             modality.simple_features_name,
             modality.simple_features(train.inputs),
             train.targets,
             modality.simple_features(test.inputs),
             test.targets,
+            scored["test"][1],
             estimator=modality.baseline_estimator,
             seed=cfg.seed,
         )
+        if versus:
+            metrics["versus_baseline"] = versus
     return metrics, rows
 
 

@@ -7,11 +7,10 @@ import json
 from medtransfer.compare_runs import compare_runs
 from medtransfer.config import FitConfig
 from medtransfer.data.table import SampleTable
+from medtransfer.evaluation.compare import direction, headline
 from medtransfer.pipeline import FitResult, run_fit
 from medtransfer.report.html import render_report
 from medtransfer.run.rundir import atomic_write_text
-
-LOWER_IS_BETTER = {"rmse", "mae"}
 
 
 def run_with_scratch(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
@@ -20,7 +19,7 @@ def run_with_scratch(cfg: FitConfig, table: SampleTable | None = None) -> FitRes
     twin = cfg.model_copy(update={"pretrained": False, "compare_scratch": False, "out": f"{main.run_dir}-scratch"})
     scratch = run_fit(twin, table)
     comparison = compare_runs(main.run_dir, scratch.run_dir)["paired_bootstrap"]
-    metric = next(m for m in ("auroc", "rmse", "accuracy") if m in comparison)
+    metric = headline(comparison)
     gain = {"metric": metric, "scratch_run": str(scratch.run_dir), **comparison[metric]}
     gain["verdict"] = verdict(metric, gain["difference_ci"])
     main.metrics["transfer_gain"] = gain
@@ -33,9 +32,8 @@ def verdict(metric: str, ci: list[float] | None) -> str:
     """Words for a pretrained − scratch difference interval; negative transfer is said plainly."""
     if ci is None:
         return "undetermined: the difference could not be resampled"
-    lo, hi = ci if metric not in LOWER_IS_BETTER else (-ci[1], -ci[0])
-    if lo > 0:
-        return "transfer helps: the pretrained model beats the same architecture trained from scratch"
-    if hi < 0:
-        return "negative transfer: the pretrained model is worse than the same architecture trained from scratch"
-    return "no clear difference between pretrained and from-scratch training on this test set"
+    return {
+        "better": "transfer helps: the pretrained model beats the same architecture trained from scratch",
+        "worse": "negative transfer: the pretrained model is worse than the same architecture trained from scratch",
+        "unclear": "no clear difference between pretrained and from-scratch training on this test set",
+    }[direction(metric, ci)]

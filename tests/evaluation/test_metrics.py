@@ -82,3 +82,25 @@ def test_classical_baseline_matches_a_direct_scikit_learn_call():
     probs = classical_probs(TaskSpec("binary", ("a", "b")), x[:60], y[:60], x[60:])
     direct = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000)).fit(x[:60], y[:60])
     assert np.allclose(probs, direct.predict_proba(x[60:]))
+
+
+def test_model_is_judged_against_the_classical_baseline_on_paired_resamples():
+    from medtransfer.evaluation.baselines import versus_classical
+
+    task = TaskSpec("binary", ("a", "b"))
+    y = np.array([0, 1] * 60)
+    good = np.stack([1 - (y * 0.8 + 0.1), y * 0.8 + 0.1], axis=1)  # separates the classes perfectly
+    noise = RNG.uniform(size=len(y))
+    poor = np.stack([1 - noise, noise], axis=1)
+    better = versus_classical(task, "k-mers + LR", y, good, poor)
+    worse = versus_classical(task, "k-mers + LR", y, poor, good)
+    assert better["metric"] == "auroc" and better["direction"] == "better" and better["difference"] > 0.3
+    assert worse["direction"] == "worse" and worse["verdict"].startswith("k-mers + LR beats this model")
+    tie = versus_classical(task, "k-mers + LR", y, good, good)
+    assert tie["direction"] == "unclear" and tie["difference"] == 0
+
+    regression = TaskSpec("regression", ("y",))
+    target = RNG.normal(size=80)
+    close, far = target + RNG.normal(scale=0.1, size=80), target + RNG.normal(scale=2.0, size=80)
+    assert versus_classical(regression, "ridge", target, close, far)["direction"] == "better"  # lower RMSE wins
+    assert versus_classical(regression, "ridge", target, close, far)["metric"] == "rmse"

@@ -8,6 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from medtransfer.data.task import TaskSpec
+from medtransfer.evaluation.compare import direction, headline, paired_bootstrap
 from medtransfer.evaluation.metrics import compute_metrics
 
 
@@ -74,10 +75,11 @@ def baseline_metrics(
     y_train: np.ndarray,
     x_test: np.ndarray,
     y_test: np.ndarray,
+    model_probs: np.ndarray,
     estimator: str = "linear",
     seed: int = 0,
-) -> dict[str, dict]:
-    """Test metrics of each baseline, keyed by a readable name."""
+) -> tuple[dict[str, dict], dict | None]:
+    """Test metrics of each baseline, keyed by a readable name, and the model against the classical one."""
     out = {
         "majority class" if task.kind != "regression" else "training mean": compute_metrics(
             task, y_test, constant_probs(task, y_train, len(y_test))
@@ -86,4 +88,27 @@ def baseline_metrics(
     probs = classical_probs(task, x_train, y_train, x_test, estimator, seed)
     name = f"{features_name} + {ESTIMATOR_NAMES[estimator][task.kind == 'regression']}"
     out[name] = compute_metrics(task, y_test, probs)[0]
-    return out
+    return out, versus_classical(task, name, y_test, model_probs, probs, seed)
+
+
+def versus_classical(
+    task: TaskSpec, name: str, y_test: np.ndarray, model_probs: np.ndarray, classical: np.ndarray, seed: int = 0
+) -> dict | None:
+    """This model − the classical baseline on the same test rows (paired bootstrap), said in words.
+
+    A small pretrained model often does no better than fingerprints or k-mers with a linear model or a
+    forest; the report says so rather than leave the reader to compare two tables.
+    """
+    comparison = paired_bootstrap(task, y_test, model_probs, classical, seed=seed)
+    metric = headline(comparison)
+    if metric is None:  # e.g. multi-label with missing cells: no resampled interval
+        return None
+    result = {"baseline": name, "metric": metric, **comparison[metric]}
+    result["direction"] = direction(metric, result["difference_ci"])
+    result["verdict"] = {
+        "better": f"this model beats {name} on test {metric}",
+        "worse": f"{name} beats this model on test {metric}: prefer the classical model unless this one "
+        "brings something it cannot",
+        "unclear": f"no clear difference from {name} on test {metric}: the classical model does as well here",
+    }[result["direction"]]
+    return result

@@ -34,6 +34,23 @@ def paired_bootstrap(
     return out
 
 
+LOWER_IS_BETTER = {"rmse", "mae"}
+HEADLINE_METRICS = ("auroc", "rmse", "accuracy")
+
+
+def direction(metric: str, ci: list[float] | None) -> str:
+    """ "better", "worse" or "unclear" for an A − B interval of ``metric`` (lower-is-better metrics flipped)."""
+    if ci is None:
+        return "unclear"
+    lo, hi = ci if metric not in LOWER_IS_BETTER else (-ci[1], -ci[0])
+    return "better" if lo > 0 else "worse" if hi < 0 else "unclear"
+
+
+def headline(comparison: dict[str, dict]) -> str | None:
+    """The metric a comparison is judged on: AUROC, else RMSE, else accuracy."""
+    return next((m for m in HEADLINE_METRICS if m in comparison), None)
+
+
 def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> dict:
     """DeLong et al. (1988) test for two correlated AUROCs, in the fast midrank form of Sun & Xu (2014)."""
     y = y.astype(bool)
