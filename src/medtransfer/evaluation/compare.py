@@ -39,7 +39,8 @@ HEADLINE_METRICS = ("auroc", "rmse", "accuracy")
 
 
 def direction(metric: str, ci: list[float] | None) -> str:
-    """ "better", "worse" or "unclear" for an A − B interval of ``metric`` (lower-is-better metrics flipped)."""
+    """Whether A beats B ("better"), loses ("worse") or neither ("unclear"), from the A − B interval of
+    ``metric`` (lower-is-better metrics flipped)."""
     if ci is None:
         return "unclear"
     lo, hi = ci if metric not in LOWER_IS_BETTER else (-ci[1], -ci[0])
