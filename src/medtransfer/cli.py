@@ -111,7 +111,7 @@ def fit(
 def pretrain(
     modality: Annotated[str, Opt(help="molecule | dna | protein")],
     corpus: Annotated[
-        str, Opt(help="unlabelled corpus file, or a named one (molecule: moses; dna: ecoli; protein: uniprot20k)")
+        str, Opt(help="corpus file, or named (molecule: moses; dna: ecoli, augustus_splice; protein: uniprot20k)")
     ],
     out: Annotated[Path, Opt("--out", "-o", help="backbone folder to write (resumes when it holds a checkpoint)")],
     name: Annotated[str | None, Opt(help="backbone name in its card (default: the folder name)")] = None,

@@ -7,6 +7,7 @@ import pytest
 
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sequences.alphabets import check_sequence, guess_kind
+from medtransfer.data.sequences.corpora import raw_sequences, read_corpus_pieces
 from medtransfer.data.sequences.kmers import similarity_clusters
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split
@@ -146,3 +147,18 @@ def test_fasta_labels_from_a_side_csv_joined_on_the_record_id(tmp_path):
     labels.write_text("id,label\nr0,a\nr1,b\nr0,a\n")
     with pytest.raises(DataError, match="row 4: id 'r0' appears twice"):
         read_data(str(fasta), ReadOptions(labels_file=str(labels)))
+
+
+def test_pretraining_corpora_read_fasta_and_augustus_splice_site_files(tmp_path):
+    """Both layouts give bare, validated sequences; long ones become consecutive pieces, short tails dropped;
+    dss / ass tags, comments and AUGUSTUS's offset sections are not sequences."""
+    splice_sites = tmp_path / "species_splicefile"
+    splice_sites.write_text("# splice sites of a species\n[DSS-OFFSET]\n# last exon position\n4\n"
+                            "dss acgtgtaagtatttttctagatcg\nass ttttttttcctttttcagGTACCA\n#\n")  # fmt: skip
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chr1 a genome\n" + "ACGTTGCA" * 5 + "\nACG\n>chr2\nGGGGCCCCAAAATTTTGC\n")
+    assert raw_sequences(splice_sites) == ["acgtgtaagtatttttctagatcg", "ttttttttcctttttcagGTACCA"]
+    pieces, note = read_corpus_pieces(str(genome), "dna", piece_length=20)
+    assert pieces == ["ACGTTGCA" * 2 + "ACGT", "TGCAACGTTGCAACGTTGCA", "GGGGCCCCAAAATTTTGC"]  # the 3-nt tail dropped
+    assert note == "genome.fa"
+    assert read_corpus_pieces(str(splice_sites), "dna", 20)[0] == ["ACGTGTAAGTATTTTTCTAG", "TTTTTTTTCCTTTTTCAGGT"]

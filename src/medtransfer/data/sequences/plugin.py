@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import itertools
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from medtransfer.data.csv_table import pick_column, read_rows
-from medtransfer.data.debian import debian_file
 from medtransfer.data.modality import MODALITIES
 from medtransfer.data.options import ReadOptions
-from medtransfer.data.sequences.alphabets import SYMBOLS, check_sequence, guess_kind
+from medtransfer.data.sequences.alphabets import SYMBOLS, guess_kind
+from medtransfer.data.sequences.corpora import read_corpus_pieces
 from medtransfer.data.sequences.kmers import K, profile_features, simhash
 from medtransfer.data.sequences.readers import (
     FASTA_SUFFIXES,
@@ -26,16 +25,7 @@ from medtransfer.data.sequences.readers import (
 )
 from medtransfer.data.table import SampleTable
 from medtransfer.data.tokens import SPECIAL_TOKENS, TokenDataset, TokenEncoder
-from medtransfer.errors import ConfigError, DataError
-
-NAMED_CORPORA = {
-    "dna": {"ecoli": ("bowtie-examples", "usr/share/doc/bowtie/examples/genomes/NC_008253.fna.gz",
-                      "Escherichia coli 536 genome (NCBI RefSeq NC_008253, 4.94 Mb; public domain), "
-                      "from the Debian package bowtie-examples")},
-    "protein": {"uniprot20k": ("mmseqs2-examples", "usr/share/doc/mmseqs2/example-data/DB.fasta.gz",
-                               "20,000 UniProtKB sequences (9.1M residues; CC BY 4.0), from the Debian package "
-                               "mmseqs2-examples")},
-}  # fmt: skip
+from medtransfer.errors import ConfigError
 
 
 class SequenceModality:
@@ -70,28 +60,9 @@ class SequenceModality:
         return read_sequence_inputs(files, self.name)
 
     def read_corpus(self, corpus: str, piece_length: int = 510) -> tuple[list[str], str]:
-        """Unlabelled sequences for pretraining, cut into consecutive ``piece_length`` pieces: a named corpus
-        (dna: ``ecoli``; protein: ``uniprot20k``, both from Debian packages) or a FASTA file (optionally .gz)."""
-        if corpus in NAMED_CORPORA[self.name]:
-            package, relative, note = NAMED_CORPORA[self.name][corpus]
-            path = debian_file(package, relative)
-        else:
-            path, note = Path(corpus), Path(corpus).name
-        if not path.is_file():
-            raise DataError(
-                f"corpus {path} not found: pass a FASTA file (.fa / .fasta, optionally .gz) or one of "
-                f"{', '.join(NAMED_CORPORA[self.name])}."
-            )
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as fh:
-            blocks = fh.read().split("\n>")
-        pieces = []
-        for block in blocks:
-            seq = "".join(block.split("\n", 1)[1].split()) if "\n" in block else ""
-            checked = check_sequence(seq, self.name).sequence if seq else None
-            if checked:  # long genomes become many pieces, so every position is seen
-                pieces += [checked[i : i + piece_length] for i in range(0, len(checked), piece_length)]
-        return [p for p in pieces if len(p) >= 16], note
+        """Unlabelled sequences for pretraining, cut into ``piece_length`` pieces: a named corpus (dna: ``ecoli``,
+        ``augustus_splice``; protein: ``uniprot20k``; all from Debian packages) or a FASTA file (optionally .gz)."""
+        return read_corpus_pieces(corpus, self.name, piece_length)
 
     def vocab_for(self, splitter: str) -> list[str]:
         """Every token the splitter can make from the alphabet, so a pretrained model knows tokens its corpus
