@@ -91,7 +91,11 @@ def test_hub_loader_builds_a_dnabert2_style_bpe_model_offline(tmp_path):
         assert backbone(ids).shape == (2, 16)
 
 
-@pytest.mark.parametrize(("name", "texts"), [("dna_bert_ecoli", DNA), ("protein_bert_uniprot", PROTEIN)])
+@pytest.mark.parametrize(
+    ("name", "texts"),
+    [("dna_bert_ecoli", DNA), ("dna_bert_augustus", DNA), ("protein_bert_uniprot", PROTEIN),
+     ("protein_bert_uniprot_long", PROTEIN)],
+)  # fmt: skip
 def test_own_pretrained_sequence_models_load_from_the_package(name, texts):
     from medtransfer.backbones.zoo import PACKAGED_ZOO
     from medtransfer.data.hashing import file_digest

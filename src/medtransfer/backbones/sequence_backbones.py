@@ -1,7 +1,8 @@
 """DNA and protein backbones: the project's own pretrained BERTs, a CNN to train from scratch, AntiBERTy,
 and tiny test models. Hub models (ESM-2, Nucleotide Transformer, DNABERT-2) load through ``hf:<repo>``.
 
-- ``dna_bert_ecoli`` / ``protein_bert_uniprot``: pretrained here by ``medtransfer pretrain`` (zoo folders).
+- ``dna_bert_ecoli``, ``dna_bert_augustus``, ``protein_bert_uniprot`` and ``protein_bert_uniprot_long``:
+  pretrained here by ``medtransfer pretrain`` (zoo folders).
 - ``dna_cnn`` / ``protein_cnn``: two convolutions over learnt character embeddings (DeepBind / Basset
   style), max and mean pooled over the sequence: the classic from-scratch architecture for sequences.
 - ``antiberty``: AntiBERTy (Ruffolo et al. 2021), a BERT pretrained on 558M antibody sequences (OAS).
@@ -108,7 +109,9 @@ for _kind in ("dna", "protein"):
 # the project's own pretrained encoders (pretrain/): name → (modality, corpus)
 OWN_MODELS = {
     "dna_bert_ecoli": ("dna", "the E. coli 536 genome"),
+    "dna_bert_augustus": ("dna", "eukaryotic splice-site windows (AUGUSTUS training sets)"),
     "protein_bert_uniprot": ("protein", "20,000 UniProt proteins"),
+    "protein_bert_uniprot_long": ("protein", "20,000 UniProt proteins, 3,000 steps instead of 800"),
 }
 for _name, (_kind, _corpus) in OWN_MODELS.items():
     BACKBONES.register(
