@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import platform
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -71,17 +72,22 @@ PLAN = [("splice", list(ROWS)[:6], 3), ("curve:splice", CURVE_ROWS, 3), ("amp", 
         ("oct4_mafk", NEWER_ROWS[:2], 3)]  # fmt: skip
 
 
-def fit_row(data: str, row: str, seed: int, max_train: int | None) -> dict:
+def run_plan(data: str, row: str, seed: int, max_train: int | None) -> tuple[str, dict, Path]:
+    """The backbone, the fit settings and the run folder of one benchmark cell."""
     key, pretrained, strategy, settings = ROWS[row]
     backbone = {"own": OWN[KIND[data]], "cnn": f"{KIND[data]}_cnn"}.get(key, key)
-    probe = strategy == "linear_probe"
     settings = {"batch_size": 64, **settings, **(CURVE_SETTINGS if max_train else {}), **DATA_SETTINGS.get(data, {})}
     tag = "-".join(f"{v}" for v in settings.values())
+    out = OUT / "runs" / f"{data}-{backbone}-{pretrained}-{strategy}-{tag}-{seed}-{max_train}"
+    return backbone, {"pretrained": pretrained, "strategy": strategy, **settings}, out
+
+
+def fit_row(data: str, row: str, seed: int, max_train: int | None) -> dict:
+    backbone, settings, out = run_plan(data, row, seed, max_train)
+    probe = settings["strategy"] == "linear_probe"
     result = medtransfer.fit(
-        data, backbone=backbone, pretrained=pretrained, strategy=strategy, epochs=30 if probe else 10,
-        patience=6 if probe else 4, lr=1e-3, seed=seed, max_train_samples=max_train,
-        progress=False, overwrite=True, gallery=False, **settings,
-        out=str(OUT / "runs" / f"{data}-{backbone}-{pretrained}-{strategy}-{tag}-{seed}-{max_train}"),
+        data, backbone=backbone, epochs=30 if probe else 10, patience=6 if probe else 4, lr=1e-3, seed=seed,
+        max_train_samples=max_train, progress=False, overwrite=True, gallery=False, out=str(out), **settings,
     )  # fmt: skip
     test = result.metrics["test"]
     kmer = next(v for k, v in result.metrics["baselines"].items() if "mer frequencies" in k)

@@ -94,11 +94,14 @@ def pretrain(
     name: str | None = None,
     progress: bool = True,
     tokenizer: str | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
     **settings: Any,
 ) -> Path:
     """Pretrain the project's own encoder for ``modality`` on ``corpus``; returns the backbone folder.
 
     ``tokenizer``: a token splitter name (default the modality's; ``kmer3``–``kmer6`` for DNA).
+    ``exclude``: built-in datasets or FASTA files whose sequences are cut out of a DNA / protein corpus first,
+    so a benchmark's test sequences are never pretrained on.
 
     ``settings`` are PretrainSettings fields (hidden_size, layers, steps, batch_size, lr, seed, ...).
     """
@@ -110,7 +113,9 @@ def pretrain(
         parsed = PretrainSettings(**settings)
     except TypeError as exc:
         raise ConfigError(f"unknown pretraining setting: {exc}") from exc
-    return run_pretrain(modality, corpus, Path(out), parsed, name=name, progress=progress, tokenizer=tokenizer)
+    return run_pretrain(
+        modality, corpus, Path(out), parsed, name=name, progress=progress, tokenizer=tokenizer, exclude=tuple(exclude)
+    )
 
 
 def backbones() -> list[dict]:

@@ -118,6 +118,9 @@ def pretrain(
     tokenizer: Annotated[
         str | None, Opt(help="tokens: char (dna / protein default), kmer3–kmer6 (DNA), smiles_regex (molecules)")
     ] = None,
+    exclude: Annotated[
+        list[str] | None, Opt(help="dataset or FASTA whose sequences are cut out of the corpus (repeatable)")
+    ] = None,
     hidden_size: Annotated[int, Opt()] = 256,
     layers: Annotated[int, Opt()] = 4,
     heads: Annotated[int, Opt()] = 4,
@@ -138,9 +141,11 @@ def pretrain(
     settings = {
         k: v
         for k, v in locals().items()
-        if k not in ("modality", "corpus", "out", "name", "tokenizer", "progress", "api_pretrain")
+        if k not in ("modality", "corpus", "out", "name", "tokenizer", "exclude", "progress", "api_pretrain")
     }
-    folder = api_pretrain(modality, corpus, out, name=name, progress=progress, tokenizer=tokenizer, **settings)
+    folder = api_pretrain(
+        modality, corpus, out, name=name, progress=progress, tokenizer=tokenizer, exclude=exclude or (), **settings
+    )
     typer.echo(f"backbone: {folder}  (card: {folder / 'MODEL_CARD.md'}; use --backbone {folder})")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sequences.alphabets import check_sequence, guess_kind
-from medtransfer.data.sequences.corpora import raw_sequences, read_corpus_pieces
+from medtransfer.data.sequences.corpora import cut_out, raw_sequences, read_corpus_pieces
 from medtransfer.data.sequences.kmers import similarity_clusters
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import make_split
@@ -162,3 +162,20 @@ def test_pretraining_corpora_read_fasta_and_augustus_splice_site_files(tmp_path)
     assert pieces == ["ACGTTGCA" * 2 + "ACGT", "TGCAACGTTGCAACGTTGCA", "GGGGCCCCAAAATTTTGC"]  # the 3-nt tail dropped
     assert note == "genome.fa"
     assert read_corpus_pieces(str(splice_sites), "dna", 20)[0] == ["ACGTGTAAGTATTTTTCTAG", "TTTTTTTTCCTTTTTCAGGT"]
+
+
+def test_excluded_sequences_are_cut_out_of_a_corpus_on_both_dna_strands(tmp_path):
+    """A test sequence hidden in a genome, forwards and reverse-complemented, is cut out; its flanks stay, split
+    in two; a protein corpus loses a planted peptide the same way; an unknown source is named."""
+    test_site = "GATTACAGATTACACCGG"
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">g\n" + "A" * 20 + test_site + "C" * 20 + "CCGGTGTAATCTGTAATC" + "T" * 20 + "\n")
+    excluded = tmp_path / "test.fa"
+    excluded.write_text(f">t\n{test_site.lower()}\n")
+    pieces, note = read_corpus_pieces(str(genome), "dna", piece_length=100, exclude=(str(excluded),))
+    assert pieces == ["A" * 20, "C" * 20, "T" * 20]  # the second site is the reverse complement
+    assert "2 occurrences of sequences from" in note
+    proteins, _ = cut_out(["MSTAKWKLFKKIGAVLKVLQQQNNNEEE", "MKKLLPTAAAGLLLLAAQPAMA"], {"KWKLFKKIGAVLKVL"}, "protein")
+    assert proteins == ["MSTA", "QQQNNNEEE", "MKKLLPTAAAGLLLLAAQPAMA"]
+    with pytest.raises(DataError, match="no_such_set: not a built-in dataset or a FASTA file"):
+        read_corpus_pieces(str(genome), "dna", 100, exclude=("no_such_set",))

@@ -71,6 +71,8 @@ def test_pretraining_images_is_refused_with_a_clear_message(tmp_path):
 
     with pytest.raises(ConfigError, match="no pretraining stage"):
         pretrain("image", "x", tmp_path / "z", progress=False)
+    with pytest.raises(ConfigError, match="molecule corpora do not take it"):
+        pretrain("molecule", "moses", tmp_path / "z", exclude=["bbbp"], progress=False)
 
 
 @pytest.mark.parametrize("kind", ["dna", "protein"])
@@ -85,15 +87,19 @@ def test_sequence_pretraining_learns_a_structured_corpus(kind, tmp_path):
     corpus = tmp_path / "corpus.fa"
     corpus.write_text("".join(f">r{i}\n{r}\n" for i, r in enumerate(records)))
     settings = dict(TINY, heldout=16)
+    held_back = tmp_path / "test_set.fa"
+    held_back.write_text(f">t\n{records[0][:30]}\n")  # a test sequence, cut out of the corpus first
     folder = pretrain(kind, str(corpus), tmp_path / "zoo", steps=40, eval_every=20, lr=3e-3, progress=False,
-                      **settings)  # fmt: skip
+                      exclude=[str(held_back)], **settings)  # fmt: skip
     log = (folder / "pretrain_log.csv").read_text().splitlines()
     first, last = float(log[1].split(",")[2]), float(log[-1].split(",")[2])
     assert last < first - 0.3, log
     backbone = create_backbone(str(folder))
     assert backbone.card.modality == kind and "N" in backbone.card.tokenizer["vocab"]  # N: never in the corpus
     assert backbone.card.finetune_rates == {"backbone_lr_scale": 1.0, "layer_decay": 1.0}
-    assert "Fine-tuning rates recorded in card.json" in (folder / "MODEL_CARD.md").read_text()
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "Fine-tuning rates recorded in card.json" in card
+    assert f"--exclude {held_back}" in card and "cut out" in backbone.card.source
 
 
 def test_kmer_masking_hides_runs_of_k_tokens():

@@ -27,18 +27,22 @@ def run_pretrain(
     name: str | None = None,
     progress: bool = True,
     tokenizer: str | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> Path:
     """Pretrain the modality's encoder on ``corpus`` into ``out`` (resuming when ``out`` holds a checkpoint).
 
     ``tokenizer`` names a token splitter (default: the modality's own, e.g. ``char``; ``kmer3``–``kmer6`` for
-    DNA)."""
+    DNA). ``exclude``: datasets or FASTA files whose sequences are cut out of a DNA / protein corpus."""
     plugin = get_modality(modality)
     if not hasattr(plugin, "read_corpus"):
         raise ConfigError(f"modality {modality!r} has no pretraining stage; pretrain molecule, dna or protein models.")
     splitter = tokenizer or plugin.token_splitter
     SPLITTERS.get(splitter)  # an unknown name fails here, with the list
     fixed_vocab = plugin.vocab_for(splitter) if hasattr(plugin, "vocab_for") else None  # else: from the corpus
-    texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2)
+    if exclude and modality not in ("dna", "protein"):
+        raise ConfigError("--exclude cuts sequences out of DNA and protein corpora; molecule corpora do not take it.")
+    extra = {"exclude": tuple(exclude)} if exclude else {}
+    texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2, **extra)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_file = out / TOKENIZER
     if tokenizer_file.is_file():  # resuming: the vocabulary must be the one the checkpoint was trained with
@@ -68,6 +72,7 @@ def run_pretrain(
     )
     save_backbone_folder(encoder, card, out)
     flag = "" if spec["splitter"] == plugin.token_splitter else f" --tokenizer {spec['splitter']}"
+    flag += "".join(f" --exclude {source}" for source in exclude)
     card_text = model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed_vocab is not None, flag)
     (out / "MODEL_CARD.md").write_text(card_text)
     log.info("pretrained backbone written to %s (use --backbone %s)", out, out)

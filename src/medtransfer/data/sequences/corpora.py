@@ -10,11 +10,14 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from medtransfer.data.debian import debian_file
 from medtransfer.data.sequences.alphabets import check_sequence
 from medtransfer.errors import DataError
 
 MIN_PIECE = 16  # shorter pieces (genome tails) teach the masked LM nothing
+COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 @dataclass(frozen=True)
@@ -74,14 +77,53 @@ def raw_sequences(path: Path) -> list[str]:
     return [f[1] for f in fields if len(f) >= 2 and f[0].lower() in ("dss", "ass")]
 
 
-def read_corpus_pieces(corpus: str, kind: str, piece_length: int) -> tuple[list[str], str]:
+def read_corpus_pieces(
+    corpus: str, kind: str, piece_length: int, exclude: tuple[str, ...] = ()
+) -> tuple[list[str], str]:
     """Valid sequences cut into consecutive ``piece_length`` pieces (a genome becomes many, so every position is
-    seen), and the corpus's note for the model card."""
+    seen), and the corpus's note for the model card. Every occurrence of an ``exclude`` source's sequences (a
+    built-in dataset or a FASTA file; DNA on either strand) is cut out first, so a benchmark's test sequences
+    are never pretrained on."""
     paths, named = corpus_files(corpus, kind)
-    pieces = []
-    for path in paths:
-        for raw in raw_sequences(path):
-            checked = check_sequence(raw, kind).sequence
-            if checked:
-                pieces += [checked[i : i + piece_length] for i in range(0, len(checked), piece_length)]
-    return [p for p in pieces if len(p) >= named.min_length], named.note
+    sequences = [c for p in paths for c in (check_sequence(raw, kind).sequence for raw in raw_sequences(p)) if c]
+    note = named.note
+    if exclude:
+        sequences, cut = cut_out(sequences, excluded_sequences(exclude, kind), kind)
+        note += f"; {cut:,} occurrences of sequences from {', '.join(exclude)} cut out"
+    pieces = [s[i : i + piece_length] for s in sequences for i in range(0, len(s), piece_length)]
+    return [p for p in pieces if len(p) >= named.min_length], note
+
+
+def excluded_sequences(sources: tuple[str, ...], kind: str) -> set[str]:
+    """The valid sequences of each source: a built-in dataset's name or a FASTA file."""
+    from medtransfer.data.catalog import DATASETS, load_dataset, load_plugins
+
+    load_plugins()
+    found: set[str] = set()
+    for source in sources:
+        if source in DATASETS:
+            found.update(load_dataset(source).inputs)
+        elif Path(source).is_file():
+            found.update(c for c in (check_sequence(r, kind).sequence for r in raw_sequences(Path(source))) if c)
+        else:
+            raise DataError(f"--exclude {source}: not a built-in dataset or a FASTA file.")
+    return found
+
+
+def cut_out(sequences: list[str], unwanted: set[str], kind: str) -> tuple[list[str], int]:
+    """``sequences`` with every occurrence of ``unwanted`` (and, for DNA, their reverse complements) removed: each
+    sequence splits into the pieces around them. Returns the pieces and the number of occurrences cut."""
+    text = "|".join(sequences)
+    keep = np.ones(len(text), dtype=bool)
+    targets = unwanted | ({s.translate(COMPLEMENT)[::-1] for s in unwanted} if kind == "dna" else set())
+    cut = 0
+    for target in targets:
+        at = text.find(target)
+        while at >= 0:
+            keep[at : at + len(target)] = False
+            cut += 1
+            at = text.find(target, at + 1)
+    symbols = np.frombuffer(text.encode("ascii"), dtype=np.uint8).copy()
+    symbols[~keep] = ord("|")
+    kept = symbols.tobytes().decode("ascii")
+    return [s for s in kept.split("|") if s], cut

@@ -59,10 +59,11 @@ class SequenceModality:
         files = [p for s in sources for p in (sorted(s.iterdir()) if s.is_dir() else [s])]
         return read_sequence_inputs(files, self.name)
 
-    def read_corpus(self, corpus: str, piece_length: int = 510) -> tuple[list[str], str]:
+    def read_corpus(self, corpus: str, piece_length: int = 510, exclude: tuple[str, ...] = ()) -> tuple[list[str], str]:
         """Unlabelled sequences for pretraining, cut into ``piece_length`` pieces: a named corpus (dna: ``ecoli``,
-        ``augustus_splice``; protein: ``uniprot20k``; all from Debian packages) or a FASTA file (optionally .gz)."""
-        return read_corpus_pieces(corpus, self.name, piece_length)
+        ``augustus_splice``; protein: ``uniprot20k``; all from Debian packages) or a FASTA file (optionally .gz),
+        with the sequences of ``exclude`` (datasets or FASTA files) cut out."""
+        return read_corpus_pieces(corpus, self.name, piece_length, exclude)
 
     def vocab_for(self, splitter: str) -> list[str]:
         """Every token the splitter can make from the alphabet, so a pretrained model knows tokens its corpus
