@@ -204,7 +204,7 @@ def curve_table(done: dict[str, dict], data: str) -> list[str]:
              "|---|" + "---|" * (len(rows) + 1)]  # fmt: skip
     for size in [*map(str, sizes), "all"]:
         cells = [seeds_note(values_for(done, data, row, size)) for row in rows]
-        lines.append(f"| {size} | " + " | ".join(cells) + f" | {mean_sd(per_split(done, data, size, 'kmer'))} |")
+        lines.append(f"| {size} | " + " | ".join(cells) + f" | {seeds_note(per_split(done, data, size, 'kmer'))} |")
     return [*lines, ""]
 
 
