@@ -18,11 +18,10 @@ from sklearn.metrics import roc_auc_score
 from bench.common import load_results, write_section
 from bench.sequence_transfer import PAIRED_SIZES, PAIRS, RESULTS, by_seed, run_plan
 from medtransfer.data.catalog import load_dataset
-from medtransfer.data.sequences.corpora import corpus_files, raw_sequences
+from medtransfer.data.sequences.corpora import COMPLEMENT, corpus_files, raw_sequences
 
 CHECKS = [("splice", "dna", "augustus_splice"), ("splice", "dna", "ecoli"), ("oct4_mafk", "dna", "augustus_splice"),
           ("oct4_mafk", "dna", "ecoli"), ("amp", "protein", "uniprot20k")]  # fmt: skip
-COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
 
 def found_in_corpus(sequences: list[str], kind: str, corpus: str) -> set[str]:

@@ -39,8 +39,10 @@ def run_pretrain(
     splitter = tokenizer or plugin.token_splitter
     SPLITTERS.get(splitter)  # an unknown name fails here, with the list
     fixed_vocab = plugin.vocab_for(splitter) if hasattr(plugin, "vocab_for") else None  # else: from the corpus
-    if exclude and modality not in ("dna", "protein"):
-        raise ConfigError("--exclude cuts sequences out of DNA and protein corpora; molecule corpora do not take it.")
+    if exclude and not getattr(plugin, "corpus_exclusion", False):
+        raise ConfigError(
+            f"--exclude cuts sequences out of DNA and protein corpora; {modality} corpora do not take it."
+        )
     extra = {"exclude": tuple(exclude)} if exclude else {}
     texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2, **extra)
     out.mkdir(parents=True, exist_ok=True)

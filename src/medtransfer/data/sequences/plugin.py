@@ -32,6 +32,7 @@ class SequenceModality:
     """``kind`` is 'dna' or 'protein': the alphabet, the k of the k-mer profiles and the backbones it fits."""
 
     token_splitter = "char"
+    corpus_exclusion = True  # pretrain --exclude: a dataset's sequences can be cut out of the corpus
     baseline_estimator = "linear"
     # what the pretraining stage records in its cards: our small DNA encoder stayed at the majority class on
     # splice at 0.1× the head's rate and beat scratch at the full rate (docs/benchmarks.md)
