@@ -10,6 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+from scipy import stats
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 OUT = ROOT / "bench" / "out"
@@ -63,9 +66,23 @@ def write_section(name: str, markdown: str) -> None:
         os.replace(tmp, DOCS)
 
 
+def by_seed(done: dict[str, dict], data: str, row: str, size: str, field: str = "value") -> dict[str, float]:
+    """``field`` of ``data|row|seed|size`` in a result log, by seed."""
+    return {
+        k.split("|")[2]: r[field] for k, r in done.items() if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}")
+    }
+
+
 def values_for(done: dict[str, dict], data: str, row: str, size: str, field: str = "value") -> list[float]:
     """``field`` of every seed of ``data|row|seed|size`` in a result log."""
-    return [r[field] for k, r in done.items() if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}")]
+    return list(by_seed(done, data, row, size, field).values())
+
+
+def paired_difference(diff: list[float]) -> str:
+    """Mean of paired differences with its 95% t-interval: '+0.060 [+0.025, +0.095]'."""
+    d = np.asarray(diff, dtype=float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}]"
 
 
 def per_split(done: dict[str, dict], data: str, size: str, field: str) -> list[float]:

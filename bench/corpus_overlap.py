@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import csv
 
-import numpy as np
-from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from bench.common import load_results, write_section
-from bench.sequence_transfer import PAIRED_SIZES, PAIRS, RESULTS, by_seed, run_plan
+from bench.common import by_seed, load_results, paired_difference, write_section
+from bench.sequence_transfer import PAIRED_SIZES, PAIRS, RESULTS, run_plan
 from medtransfer.data.catalog import load_dataset
 from medtransfer.data.sequences.corpora import COMPLEMENT, corpus_files, raw_sequences
 
@@ -77,9 +75,7 @@ def report() -> str:
 
 def summary(diff: list[float]) -> str:
     """Mean difference with its t-interval, and how many seeds are positive."""
-    d = np.array(diff)
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return f"{d.mean():+.3f} [{d.mean() - half:+.3f}, {d.mean() + half:+.3f}], ahead on {(d > 0).sum()} of {len(d)}"
+    return f"{paired_difference(diff)}, ahead on {sum(d > 0 for d in diff)} of {len(diff)}"
 
 
 if __name__ == "__main__":

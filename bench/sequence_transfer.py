@@ -17,7 +17,19 @@ import numpy as np
 from scipy import stats
 
 import medtransfer
-from bench.common import OUT, cell, load_results, mean_sd, per_split, run_once, values_for, write_section
+from bench.common import (
+    OUT,
+    by_seed,
+    cell,
+    load_results,
+    mean_sd,
+    paired_difference,
+    per_split,
+    run_once,
+    values_for,
+    write_section,
+)
+from medtransfer.backbones.registry import list_backbones
 
 RESULTS = OUT / "sequences.jsonl"
 OWN = {"dna": "dna_bert_ecoli", "protein": "protein_bert_uniprot"}
@@ -43,7 +55,6 @@ ROWS = {
     "own transformer, pretrained longer (linear probe)": ("protein_bert_uniprot_long", True, "linear_probe", {}),
     "own transformer, pretrained longer (full, uniform lr)": ("protein_bert_uniprot_long", True, "full", UNIFORM),
 }
-MODEL_KIND = {"dna_bert_augustus": "dna", "protein_bert_uniprot_long": "protein"}  # rows read one modality only
 PUBLISHED = {"splice": "accuracy ~0.95–0.96 (StatLog project, Michie et al. 1994, same train/test split)"}
 CURVE_ROWS = ("own transformer, pretrained (full, uniform lr)", "own transformer, from scratch", "CNN, from scratch",
               "own transformer, pretrained (linear probe)")  # fmt: skip
@@ -170,26 +181,18 @@ def paired_table(done: dict[str, dict]) -> list[str]:
             if len(seeds) < 3:
                 continue
             diff = np.array([a[s] - b[s] for s in seeds])
-            half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
             p = stats.wilcoxon(diff).pvalue if np.any(diff) else 1.0
             lines.append(f"| {data} | {pretrained.removeprefix('own transformer, ')} | {size} | {len(seeds)} | "
                          f"{mean_sd([a[s] for s in seeds])} | {mean_sd([b[s] for s in seeds])} | "
-                         f"{diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}] | "
+                         f"{paired_difference(diff)} | "
                          f"{int((diff > 0).sum())} of {len(seeds)} | {p:.3f} |")  # fmt: skip
     return [*lines, ""] if len(lines) > 4 else []
 
 
-def by_seed(done: dict[str, dict], data: str, row: str, size: str) -> dict[str, float]:
-    return {
-        k.split("|")[2]: r["value"]
-        for k, r in done.items()
-        if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}")
-    }
-
-
 def fits(row: str, data: str) -> bool:
-    """Whether ``row``'s backbone reads ``data``'s modality."""
-    return MODEL_KIND.get(ROWS[row][0], KIND[data]) == KIND[data]
+    """Whether ``row``'s backbone reads ``data``'s modality ("own" and "cnn" name one for each)."""
+    key = ROWS[row][0]
+    return key in ("own", "cnn") or next(b["modality"] for b in list_backbones() if b["name"] == key) == KIND[data]
 
 
 def curve_table(done: dict[str, dict], data: str) -> list[str]:
