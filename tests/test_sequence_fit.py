@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +107,13 @@ def test_long_sequences_read_in_windows_see_what_truncation_cuts_off(tmp_path):
     assert values[strong].mean() > 0 > values[~strong].mean()
     with pytest.raises(medtransfer.errors.ExplainError, match="occlusion"):
         medtransfer.explain(runs["window"].run_dir, [fasta], method="integrated_gradients", out=tmp_path / "ig")
+
+
+def test_fit_without_a_backbone_takes_the_default_for_the_data(tmp_path, monkeypatch):
+    """No --backbone: DNA gets our splice-site encoder (not the image default), and the run is named after it."""
+    monkeypatch.chdir(tmp_path)
+    data, _ = motif_fasta(tmp_path / "motif.fa", n=80)
+    result = medtransfer.fit(str(data), strategy="linear_probe", epochs=1, progress=False, gallery=False)
+    assert result.config.backbone == "dna_bert_augustus"
+    assert result.run_dir == Path("runs/motif-dna_bert_augustus-linear_probe")
+    assert json.loads((result.run_dir / "manifest.json").read_text())["backbone"]["name"] == "dna_bert_augustus"

@@ -20,7 +20,7 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     >>> result = medtransfer.fit("breastmnist", strategy="linear_probe", epochs=5)  # doctest: +SKIP
     """
     from medtransfer.multiseed import run_seeds
-    from medtransfer.pipeline import run_fit
+    from medtransfer.pipeline import run_fit, with_default_backbone
     from medtransfer.transfer_gain import run_with_scratch
 
     table = data if isinstance(data, SampleTable) else None
@@ -29,6 +29,8 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     elif data is not None:
         settings["data"] = str(data)
     cfg = build_config(Path(config) if config else None, **settings)
+    if cfg.backbone is None:
+        cfg, table = with_default_backbone(cfg, table)
     if cfg.seeds > 1:
         return run_seeds(cfg, table)
     return run_with_scratch(cfg, table) if cfg.compare_scratch else run_fit(cfg, table)

@@ -26,7 +26,9 @@ Opt = typer.Option
 def fit(
     data: Annotated[str | None, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")] = None,
     config: Annotated[Path | None, Opt("--config", "-c", help="YAML with the same settings; flags override")] = None,
-    backbone: Annotated[str | None, Opt(help="registry name, timm:<arch> or file:<path>")] = None,
+    backbone: Annotated[
+        str | None, Opt(help="registry name, timm:<arch> or file:<path> (default: the best for the data's kind)")
+    ] = None,
     arch: Annotated[str | None, Opt(help="timm architecture for file:<path> backbones")] = None,
     pretrained: Annotated[bool | None, Opt("--pretrained/--no-pretrained", help="start from random weights")] = None,
     strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual | lora")] = None,
@@ -126,6 +128,9 @@ def pretrain(
     heads: Annotated[int, Opt()] = 4,
     intermediate_size: Annotated[int, Opt()] = 512,
     max_length: Annotated[int, Opt(help="tokens per input, longer ones truncated")] = 128,
+    piece_length: Annotated[
+        int | None, Opt(help="DNA / protein: corpus cut into pieces this long (default: --max-length − 2)")
+    ] = None,
     steps: Annotated[int, Opt()] = 4000,
     batch_size: Annotated[int, Opt()] = 128,
     lr: Annotated[float, Opt()] = 5e-4,

@@ -38,7 +38,7 @@ class FitConfig(BaseModel):
     target_sensitivity: float | None = Field(None, gt=0, le=1)
     calibrate: Literal["none", "temperature"] = "none"
 
-    backbone: str = "efficientnet_lite0"
+    backbone: str | None = None  # None: the data modality's default (images: efficientnet_lite0)
     arch: str | None = None
     pretrained: bool = True
     trust_checkpoint: bool = False
@@ -111,7 +111,8 @@ class FitConfig(BaseModel):
 
     def run_name(self) -> str:
         stem = Path(self.data).stem if ("/" in self.data or "." in self.data) else self.data
-        return f"{stem}-{self.backbone.replace(':', '_').replace('/', '_')}-{self.strategy}"
+        backbone = (self.backbone or "default").replace(":", "_").replace("/", "_")
+        return f"{stem}-{backbone}-{self.strategy}"
 
     def out_dir(self) -> Path:
         return Path(self.out) if self.out else Path("runs") / self.run_name()

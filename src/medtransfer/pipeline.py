@@ -153,6 +153,14 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     return FitResult(final, metrics, model, cfg)
 
 
+def with_default_backbone(cfg: FitConfig, table: SampleTable | None = None) -> tuple[FitConfig, SampleTable]:
+    """``cfg`` with its data modality's default backbone, and the data read to learn that modality."""
+    table = table or read_data(cfg.data, cfg.read_options())
+    backbone = get_modality(table.modality).default_backbone
+    log.info("backbone: %s, the default for %s data (--backbone to choose another)", backbone, table.modality)
+    return cfg.model_copy(update={"backbone": backbone}), table
+
+
 def audit_data(cfg: FitConfig, table: SampleTable | None = None) -> tuple[tuple[SampleTable, Split], LeakageReport]:
     """Read and split the data as a fit would, then audit that split for leakage."""
     table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)

@@ -73,6 +73,8 @@ def test_pretraining_images_is_refused_with_a_clear_message(tmp_path):
         pretrain("image", "x", tmp_path / "z", progress=False)
     with pytest.raises(ConfigError, match="molecule corpora do not take it"):
         pretrain("molecule", "moses", tmp_path / "z", exclude=["bbbp"], progress=False)
+    with pytest.raises(ConfigError, match="one text per record"):
+        pretrain("molecule", "moses", tmp_path / "z", piece_length=40, progress=False)
 
 
 @pytest.mark.parametrize("kind", ["dna", "protein"])
@@ -100,6 +102,22 @@ def test_sequence_pretraining_learns_a_structured_corpus(kind, tmp_path):
     card = (folder / "MODEL_CARD.md").read_text()
     assert "Fine-tuning rates recorded in card.json" in card
     assert f"--exclude {held_back}" in card and "cut out" in backbone.card.source
+
+
+def test_piece_length_cuts_the_corpus_shorter_than_the_window(tmp_path):
+    """--piece-length 20 on 12 records of 1,200 residues: 720 training texts of 20, recorded in the card."""
+    from medtransfer.errors import ConfigError
+
+    corpus = tmp_path / "corpus.fa"
+    corpus.write_text("".join(f">r{i}\n{'ACDEFGHIKLMNPQRSTVWY' * 60}\n" for i in range(12)))
+    settings = dict(TINY, heldout=16, steps=2, progress=False)
+    folder = pretrain("protein", str(corpus), tmp_path / "zoo", piece_length=20, **settings)
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "--piece-length 20" in card and "over 704 training texts" in card  # 720 pieces − 16 held out
+    assert "cut into 20-residue pieces" in card
+    assert create_backbone(str(folder)).card.input_size == 64  # the window stays --max-length
+    with pytest.raises(ConfigError, match="between 1 and --max-length"):
+        pretrain("protein", str(corpus), tmp_path / "bad", piece_length=63, **settings)
 
 
 def test_kmer_masking_hides_runs_of_k_tokens():

@@ -23,6 +23,7 @@ PLUGIN_MODULES = (
     "medtransfer.backbones.image_backbones",
     "medtransfer.backbones.molecule_backbones",
     "medtransfer.backbones.sequence_backbones",
+    "medtransfer.backbones.unirep",
 )
 
 

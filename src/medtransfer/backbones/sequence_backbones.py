@@ -112,6 +112,8 @@ OWN_MODELS = {
     "dna_bert_augustus": ("dna", "eukaryotic splice-site windows (AUGUSTUS training sets)"),
     "protein_bert_uniprot": ("protein", "20,000 UniProt proteins"),
     "protein_bert_uniprot_long": ("protein", "20,000 UniProt proteins, 3,000 steps instead of 800"),
+    "protein_bert_peptides": ("protein", "20,000 UniProt proteins cut into 50-residue pieces, amp's peptides cut out"),
+    "protein_bert_peptides_wide": ("protein", "the same pieces as protein_bert_peptides, 4 × 128 instead of 4 × 64"),
 }
 for _name, (_kind, _corpus) in OWN_MODELS.items():
     BACKBONES.register(

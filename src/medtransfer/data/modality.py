@@ -20,6 +20,7 @@ from medtransfer.registry import Registry
 
 class Modality(Protocol):
     name: str
+    default_backbone: str  # what ``fit`` uses when no backbone is given: the best offline one we measured
 
     def claims(self, path: Path, opts: ReadOptions) -> bool:
         """True when this modality can read ``path`` (with these column options) as labelled data."""

@@ -35,6 +35,9 @@ class PretrainSettings:
     heads: int = 4
     intermediate_size: int = 512
     max_length: int = 128
+    # DNA / protein corpora are cut into pieces this long (default: max_length − 2, one window each); shorter
+    # pieces match short downstream inputs, such as peptides, and make each step cheaper
+    piece_length: int | None = None
     steps: int = 4000
     batch_size: int = 128
     lr: float = 5e-4

@@ -44,7 +44,12 @@ def run_pretrain(
             f"--exclude cuts sequences out of DNA and protein corpora; {modality} corpora do not take it."
         )
     extra = {"exclude": tuple(exclude)} if exclude else {}
-    texts, corpus_note = plugin.read_corpus(corpus, piece_length=settings.max_length - 2, **extra)
+    if settings.piece_length and not getattr(plugin, "corpus_in_pieces", False):
+        raise ConfigError(f"--piece-length cuts DNA and protein corpora; {modality} corpora hold one text per record.")
+    piece = settings.piece_length or settings.max_length - 2
+    if not 1 <= piece <= settings.max_length - 2:
+        raise ConfigError(f"--piece-length {piece} must be between 1 and --max-length − 2 ({settings.max_length - 2}).")
+    texts, corpus_note = plugin.read_corpus(corpus, piece_length=piece, **extra)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer_file = out / TOKENIZER
     if tokenizer_file.is_file():  # resuming: the vocabulary must be the one the checkpoint was trained with
@@ -107,7 +112,7 @@ def model_card(
 10% kept) on {card.source.removeprefix("medtransfer masked-LM pretraining on ")}.
 
 - Modality: {modality}; tokenizer: `{card.tokenizer["splitter"]}`, vocabulary of {len(card.tokenizer["vocab"])} tokens
-  ({VOCAB_NOTE[fixed_vocab]}), at most {s.max_length} tokens per input.
+  ({VOCAB_NOTE[fixed_vocab]}), at most {s.max_length} tokens per input.{_pieces_note(s, modality)}
 - Training: {outcome.steps} steps × {s.batch_size} texts = {seen:,} texts seen
   ({seen / max(1, n_texts - s.heldout):.2f} passes over {n_texts - s.heldout:,} training texts),
   AdamW, linear warm-up and decay; {outcome.seconds / 60:.1f} min on {platform.machine()} CPU.
@@ -125,6 +130,13 @@ medtransfer pretrain --modality {modality} --corpus {corpus} --out {out}{tokeniz
 
 Settings: {params}.
 """
+
+
+def _pieces_note(s: PretrainSettings, modality: str) -> str:
+    if not s.piece_length:
+        return ""
+    unit = "nucleotide" if modality == "dna" else "residue"
+    return f"\n- Corpus cut into {s.piece_length}-{unit} pieces (shorter than the window, like the intended inputs)."
 
 
 def _rates_note(card: BackboneCard) -> str:

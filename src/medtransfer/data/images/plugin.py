@@ -25,6 +25,7 @@ from medtransfer.errors import ConfigError
 
 class ImageModality:
     name = "image"
+    default_backbone = "efficientnet_lite0"
 
     def claims(self, path: Path, opts: ReadOptions) -> bool:
         if path.is_dir():

@@ -28,6 +28,7 @@ from medtransfer.errors import ConfigError, DataError
 
 class MoleculeModality:
     name = "molecule"
+    default_backbone = "chemnet"  # the best source model on four of five MoleculeNet sets (docs/benchmarks.md)
     token_splitter = "smiles_regex"
     tokenizer_options = {"bracket_fallback": True}  # [C@@H] → C when the vocabulary lacks the bracket atom
     simple_features_name = "Morgan fingerprints (radius 2, 2048 bits)"

@@ -27,12 +27,16 @@ from medtransfer.data.table import SampleTable
 from medtransfer.data.tokens import SPECIAL_TOKENS, TokenDataset, TokenEncoder
 from medtransfer.errors import ConfigError
 
+# the pretrained encoders that beat their architecture from scratch in docs/benchmarks.md
+DEFAULT_BACKBONES = {"dna": "dna_bert_augustus", "protein": "protein_bert_uniprot_long"}
+
 
 class SequenceModality:
     """``kind`` is 'dna' or 'protein': the alphabet, the k of the k-mer profiles and the backbones it fits."""
 
     token_splitter = "char"
     corpus_exclusion = True  # pretrain --exclude: a dataset's sequences can be cut out of the corpus
+    corpus_in_pieces = True  # pretrain --piece-length: long genomes and proteins are cut into pieces
     baseline_estimator = "linear"
     # what the pretraining stage records in its cards: our small DNA encoder stayed at the majority class on
     # splice at 0.1× the head's rate and beat scratch at the full rate (docs/benchmarks.md)
@@ -40,6 +44,7 @@ class SequenceModality:
 
     def __init__(self, kind: str) -> None:
         self.name = kind
+        self.default_backbone = DEFAULT_BACKBONES[kind]
         self.simple_features_name = f"{K[kind]}-mer frequencies"
 
     def claims(self, path: Path, opts: ReadOptions) -> bool:
