@@ -147,6 +147,8 @@ def unirep(units: int, pretrained: bool = True) -> UniRepBackbone:
         std=(),
         tokenizer={"splitter": "char", "vocab": [*SPECIAL_TOKENS, *SYMBOLS["protein"]], "max_length": 1024},
         weights_sha256=file_digest(path) if path else None,
+        # the rates docs/benchmarks.md measured it at (every block at the head's rate), so a default fit is that run
+        finetune_rates={"backbone_lr_scale": 1.0, "layer_decay": 1.0},
     )
     torch.manual_seed(0)
     model = UniRepBackbone(card, units)
