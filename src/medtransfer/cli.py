@@ -138,9 +138,14 @@ def pretrain(
     eval_every: Annotated[int, Opt()] = 250,
     save_every: Annotated[int, Opt(help="checkpoint every N steps")] = 100,
     seed: Annotated[int, Opt()] = 0,
+    teacher: Annotated[
+        str | None, Opt(help="distil: also regress this backbone's per-token states (same vocabulary, e.g. unirep_256)")
+    ] = None,
+    distill_weight: Annotated[float, Opt(help="weight of the distillation loss beside the masked-LM loss")] = 1.0,
     progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
 ) -> None:
-    """Pretrain the project's own encoder on unlabelled data (masked LM); the folder is a --backbone."""
+    """Pretrain the project's own encoder on unlabelled data (masked LM, optionally distilling a teacher); the
+    folder is a --backbone."""
     from medtransfer.api import pretrain as api_pretrain
 
     settings = {

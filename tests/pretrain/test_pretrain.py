@@ -43,11 +43,17 @@ def test_pretraining_lowers_the_masked_lm_loss_and_reloads(corpus, tmp_path):
     assert "medtransfer pretrain --modality molecule" in card and "--steps 40" in card
 
 
-def test_interrupted_pretraining_resumes_to_identical_weights(corpus, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "modality, data, teacher", [("molecule", "corpus", None), ("protein", "peptides", "unirep_64")]
+)
+def test_interrupted_pretraining_resumes_to_identical_weights(modality, data, teacher, request, tmp_path, monkeypatch):
+    """Killed after the step-4 checkpoint and run again: the same weights as a run never stopped (with a teacher
+    too, whose student → teacher map is checkpointed)."""
     import medtransfer.pretrain.mlm as mlm
 
-    settings = dict(steps=8, save_every=2, eval_every=4, progress=False, **TINY)
-    straight = pretrain("molecule", str(corpus), tmp_path / "straight", **settings)
+    corpus = request.getfixturevalue(data)
+    settings = dict(steps=8, save_every=2, eval_every=4, progress=False, teacher=teacher, **TINY)
+    straight = pretrain(modality, str(corpus), tmp_path / "straight", **settings)
 
     real_save = mlm._save_state
 
@@ -58,9 +64,9 @@ def test_interrupted_pretraining_resumes_to_identical_weights(corpus, tmp_path, 
 
     monkeypatch.setattr(mlm, "_save_state", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        pretrain("molecule", str(corpus), tmp_path / "resumed", **settings)
+        pretrain(modality, str(corpus), tmp_path / "resumed", **settings)
     monkeypatch.setattr(mlm, "_save_state", real_save)
-    resumed = pretrain("molecule", str(corpus), tmp_path / "resumed", **settings)
+    resumed = pretrain(modality, str(corpus), tmp_path / "resumed", **settings)
     a = create_backbone(str(straight)).encoder.state_dict()
     b = create_backbone(str(resumed)).encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -161,3 +167,39 @@ def test_dna_pretraining_on_kmer_tokens_and_fine_tuning_from_it(tmp_path):
     assert "kmer3 tokens" in (result.run_dir / "report.html").read_text()
     with pytest.raises(medtransfer.errors.ConfigError, match="char tokens"):
         pretrain("protein", str(corpus), tmp_path / "bad", tokenizer="kmer3", progress=False, **TINY)
+
+
+@pytest.fixture
+def peptides(tmp_path):
+    """600 real peptides (amp's) as a FASTA corpus."""
+    from medtransfer.data.sources import read_data
+
+    path = tmp_path / "peptides.fa"
+    path.write_text("".join(f">p{i}\n{s}\n" for i, s in enumerate(read_data("amp").inputs[:600])))
+    return path
+
+
+def test_distilling_a_teacher_learns_its_states_and_the_card_says_so(peptides, tmp_path):
+    """--teacher unirep_64: the held-out distillation loss falls, and the card names the teacher, its licence
+    and the flag that reproduces the run."""
+    folder = pretrain("protein", str(peptides), tmp_path / "student", teacher="unirep_64", steps=60, eval_every=30,
+                      lr=3e-3, progress=False, **dict(TINY, heldout=64))  # fmt: skip
+    header, *rows = [line.split(",") for line in (folder / "pretrain_log.csv").read_text().splitlines()]
+    distill = [float(r[header.index("heldout_distill")]) for r in rows]
+    assert distill[-1] < 0.8 * distill[0], distill  # the student reproduces part of the teacher's variance
+    card = create_backbone(str(folder)).card
+    assert card.licence.startswith("GPL-3.0") and "distilled from unirep_64" in card.source
+    text = (folder / "MODEL_CARD.md").read_text()
+    assert "--teacher unirep_64" in text and f"{distill[-1]:.3f} after" in text
+
+
+def test_a_teacher_that_reads_other_tokens_is_refused(peptides, tmp_path):
+    from medtransfer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="does not read the student's tokens"):
+        pretrain("protein", str(peptides), tmp_path / "z", teacher="dna_cnn", progress=False, **TINY)
+    with pytest.raises(ConfigError, match="reads at most 256 tokens"):
+        pretrain("protein", str(peptides), tmp_path / "z", teacher="test_protein_bert", progress=False,
+                 **dict(TINY, max_length=512))  # fmt: skip
+    with pytest.raises(ConfigError, match="random weights"):
+        pretrain("protein", str(peptides), tmp_path / "z", teacher="test_protein_bert", progress=False, **TINY)

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from medtransfer.backbones.base import Backbone
 from medtransfer.data.tokens import SPECIAL_TOKENS, TokenEncoder
 from medtransfer.errors import ConfigError, RunError
+from medtransfer.pretrain.distill import TeacherTargets
 from medtransfer.pretrain.masking import mask_span, mask_tokens
 
 log = logging.getLogger("medtransfer")
@@ -47,6 +49,10 @@ class PretrainSettings:
     eval_every: int = 250
     save_every: int = 100
     seed: int = 0
+    # distillation: a backbone with the same vocabulary whose per-token states the student also regresses
+    # (pretrain/distill.py), and that loss's weight beside the masked-LM loss
+    teacher: str | None = None
+    distill_weight: float = 1.0
 
     def bert_config(self, vocab_size: int) -> dict:
         return {
@@ -68,12 +74,23 @@ class PretrainOutcome:
     heldout_loss_first: float  # masked-LM loss on held-out texts before training
     heldout_loss: float  # and after
     seconds: float
+    # with a teacher: the distillation loss on held-out texts (fraction of the teacher's variance missed)
+    heldout_distill_first: float | None = None
+    heldout_distill: float | None = None
 
 
-def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, out: Path, progress: bool = True):
+def pretrain_mlm(
+    texts: list[str],
+    tokenizer: dict,
+    settings: PretrainSettings,
+    out: Path,
+    progress: bool = True,
+    teacher: Backbone | None = None,
+):
     """Train a BERT masked LM on ``texts``; checkpoints to ``out`` and resumes from there when present.
 
-    Returns (encoder without the LM head, outcome); the caller writes the backbone folder.
+    ``teacher`` (the backbone ``settings.teacher`` names, see ``load_teacher``): the student also regresses its
+    per-token states. Returns (encoder without the LM head, outcome); the caller writes the backbone folder.
     """
     from transformers import BertConfig, BertForMaskedLM
 
@@ -85,14 +102,18 @@ def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, 
     encoder = TokenEncoder(tokenizer)
     torch.manual_seed(s.seed)
     model = BertForMaskedLM(BertConfig(**s.bert_config(len(tokenizer["vocab"]))))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    order = np.random.default_rng(s.seed).permutation(len(texts))
+    heldout, train = order[: s.heldout], order[s.heldout :]
+    held_ids = torch.from_numpy(encoder.encode([texts[i] for i in heldout]))
+    if (teacher is None) != (s.teacher is None):
+        raise ValueError("pass the teacher that settings.teacher names, and only then")
+    targets = TeacherTargets(teacher, s.hidden_size, held_ids) if teacher is not None else None
+    trained = [*model.parameters(), *(targets.project.parameters() if targets else ())]
+    optimizer = torch.optim.AdamW(trained, lr=s.lr, weight_decay=s.weight_decay)
     warmup = max(1, int(s.warmup_fraction * s.steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda k: min((k + 1) / warmup, max(0.0, (s.steps - k) / max(1, s.steps - warmup)))
     )
-    order = np.random.default_rng(s.seed).permutation(len(texts))
-    heldout, train = order[: s.heldout], order[s.heldout :]
-    held_ids = torch.from_numpy(encoder.encode([texts[i] for i in heldout]))
     step, rows = 0, []
     out.mkdir(parents=True, exist_ok=True)
     if (out / STATE).is_file():
@@ -100,13 +121,15 @@ def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, 
         if state["settings"] != asdict(s) or state["corpus_size"] != len(texts):
             raise RunError(f"{out / STATE} was made with other settings or another corpus: use a new --out.")
         model.load_state_dict(state["model"])
+        if targets:
+            targets.project.load_state_dict(state["distill_map"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         step, rows = state["step"], state["rows"]
         log.info("resuming pretraining at step %d of %d", step, s.steps)
-    first = rows[0]["heldout_loss"] if rows else _heldout_loss(model, held_ids, encoder, s.seed)
     if not rows:
-        rows.append({"step": 0, "train_loss": math.nan, "heldout_loss": first, "seconds": 0.0})
+        held = _heldout_losses(model, targets, held_ids, encoder, s.seed)
+        rows.append({"step": 0, "train_loss": math.nan, **held, "seconds": 0.0} | _train_distill(targets, []))
     started, window = time.perf_counter() - rows[-1]["seconds"], []
     with _progress_bar(progress, s.steps, step) as advance:
         while step < s.steps:
@@ -118,28 +141,39 @@ def pretrain_mlm(texts: list[str], tokenizer: dict, settings: PretrainSettings, 
                 ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator, span=mask_span(tokenizer)
             )
             model.train()
-            loss = model(input_ids=corrupted, attention_mask=(ids != encoder.pad_id).long(), labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            mask = (ids != encoder.pad_id).long()
+            output = model(input_ids=corrupted, attention_mask=mask, labels=labels, output_hidden_states=bool(targets))
+            distill = targets.loss(output.hidden_states[-1], ids) if targets else torch.zeros(())
+            (output.loss + s.distill_weight * distill).backward()
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            last_loss = float(loss.detach())
-            window.append(last_loss)
+            last_loss = float(output.loss.detach())
+            window.append((last_loss, float(distill.detach())))
             if step % s.eval_every == 0 or step == s.steps:
-                held = _heldout_loss(model, held_ids, encoder, s.seed)
-                rows.append({"step": step, "train_loss": float(np.mean(window)), "heldout_loss": held,
-                             "seconds": time.perf_counter() - started})  # fmt: skip
+                held = _heldout_losses(model, targets, held_ids, encoder, s.seed)
+                rows.append({"step": step, "train_loss": float(np.mean([w[0] for w in window])), **held,
+                             "seconds": time.perf_counter() - started} | _train_distill(targets, window))  # fmt: skip
                 window = []
-                log.info("step %d: train loss %.3f, held-out loss %.3f", step, rows[-1]["train_loss"], held)
+                log.info("step %d: train loss %.3f, held-out losses %s", step, rows[-1]["train_loss"], held)
             if step % s.save_every == 0 or step == s.steps:
-                _save_state(out, model, optimizer, schedule, step, rows, s, len(texts))
+                extra = {"distill_map": targets.trainable_state()} if targets else {}
+                _save_state(out, model, optimizer, schedule, step, rows, s, len(texts), extra)
             advance(last_loss)
     _write_log(out / "pretrain_log.csv", rows)
-    last = rows[-1]
-    outcome = PretrainOutcome(step, last["train_loss"], first, last["heldout_loss"], last["seconds"])
+    first, last = rows[0], rows[-1]
+    outcome = PretrainOutcome(step, last["train_loss"], first["heldout_loss"], last["heldout_loss"], last["seconds"],
+                              first.get("heldout_distill"), last.get("heldout_distill"))  # fmt: skip
     return model.bert, outcome
+
+
+def _train_distill(targets: TeacherTargets | None, window: list[tuple[float, float]]) -> dict[str, float]:
+    """The log's mean training distillation loss since the last evaluation, when there is a teacher."""
+    if not targets:
+        return {}
+    return {"train_distill": float(np.mean([w[1] for w in window])) if window else math.nan}
 
 
 def _batch(train: np.ndarray, step: int, batch_size: int, seed: int) -> np.ndarray:
@@ -151,22 +185,31 @@ def _batch(train: np.ndarray, step: int, batch_size: int, seed: int) -> np.ndarr
 
 
 @torch.inference_mode()
-def _heldout_loss(model, ids: torch.Tensor, encoder: TokenEncoder, seed: int) -> float:
-    """Masked-LM loss on the held-out texts with one fixed masking, so every measurement is comparable."""
+def _heldout_losses(
+    model, targets: TeacherTargets | None, ids: torch.Tensor, encoder: TokenEncoder, seed: int
+) -> dict[str, float]:
+    """Masked-LM loss (and distillation loss) on the held-out texts with one fixed masking, so every
+    measurement is comparable."""
     model.eval()
     generator = torch.Generator().manual_seed(seed + 7)
     corrupted, labels = mask_tokens(
         ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator, span=mask_span(encoder.spec)
     )
-    losses = []
+    losses, distill = [], []
     for lo in range(0, len(ids), 128):
         part = slice(lo, lo + 128)
         mask = (ids[part] != encoder.pad_id).long()
-        losses.append(float(model(input_ids=corrupted[part], attention_mask=mask, labels=labels[part]).loss))
-    return float(np.mean(losses))
+        output = model(input_ids=corrupted[part], attention_mask=mask, labels=labels[part],
+                       output_hidden_states=bool(targets))  # fmt: skip
+        losses.append(float(output.loss))
+        if targets:
+            distill.append(float(targets.loss(output.hidden_states[-1], ids[part])))
+    return {"heldout_loss": float(np.mean(losses)), **({"heldout_distill": float(np.mean(distill))} if targets else {})}
 
 
-def _save_state(out: Path, model, optimizer, schedule, step: int, rows: list, s: PretrainSettings, n: int) -> None:
+def _save_state(
+    out: Path, model, optimizer, schedule, step: int, rows: list, s: PretrainSettings, n: int, extra: dict
+) -> None:
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -175,6 +218,7 @@ def _save_state(out: Path, model, optimizer, schedule, step: int, rows: list, s:
         "rows": rows,
         "settings": asdict(s),
         "corpus_size": n,
+        **extra,
     }
     tmp = out / (STATE + ".tmp")
     torch.save(state, tmp)

@@ -8,11 +8,12 @@ import platform
 from dataclasses import asdict
 from pathlib import Path
 
-from medtransfer.backbones.base import BackboneCard
+from medtransfer.backbones.base import Backbone, BackboneCard
 from medtransfer.backbones.zoo import save_backbone_folder
 from medtransfer.data.modality import get_modality
 from medtransfer.data.tokens import SPLITTERS, build_vocab
 from medtransfer.errors import ConfigError
+from medtransfer.pretrain.distill import load_teacher
 from medtransfer.pretrain.mlm import PretrainOutcome, PretrainSettings, pretrain_mlm
 
 log = logging.getLogger("medtransfer")
@@ -60,16 +61,21 @@ def run_pretrain(
         vocab = fixed_vocab or build_vocab(texts, splitter)
         spec = {"splitter": splitter, "vocab": vocab, "max_length": settings.max_length,
                 **getattr(plugin, "tokenizer_options", {})}  # fmt: skip
+    teacher = load_teacher(settings.teacher, spec) if settings.teacher else None  # refused before anything is written
+    if not tokenizer_file.is_file():
         tokenizer_file.write_text(json.dumps(spec))
-    encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress)
+    encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress, teacher)
+    taught = f", distilled from {teacher.card.name} ({teacher.card.source})" if teacher else ""
     card = BackboneCard(
         name=name or out.name,
         architecture=f"BERT encoder, {settings.layers} layers × {settings.hidden_size} hidden, {settings.heads} heads",
         modality=modality,
-        source=f"medtransfer masked-LM pretraining on {corpus_note}",
-        licence="Apache-2.0 (weights); corpus licence as stated in MODEL_CARD.md",
+        source=f"medtransfer masked-LM pretraining on {corpus_note}{taught}",
+        # weights learnt from a teacher's outputs carry the teacher's licence
+        licence=f"{teacher.card.licence}, as its teacher's" if teacher else LICENCE,
         pretrained=True,
-        citation="Devlin et al., BERT (NAACL 2019); this project's pretraining stage",
+        citation="Devlin et al., BERT (NAACL 2019); this project's pretraining stage"
+        + ("; Sanh et al., DistilBERT (2019)" if teacher else ""),
         in_chans=0,
         input_size=settings.max_length,
         mean=(),
@@ -81,11 +87,13 @@ def run_pretrain(
     flag = "" if spec["splitter"] == plugin.token_splitter else f" --tokenizer {spec['splitter']}"
     flag += "".join(f" --exclude {source}" for source in exclude)
     card_text = model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed_vocab is not None, flag)
+    card_text += _distill_note(teacher, settings, outcome)
     (out / "MODEL_CARD.md").write_text(card_text)
     log.info("pretrained backbone written to %s (use --backbone %s)", out, out)
     return out
 
 
+LICENCE = "Apache-2.0 (weights); corpus licence as stated in MODEL_CARD.md"
 VOCAB_NOTE = {
     False: "built from the corpus; tokens never seen in it map to [UNK]",
     True: "every token of the modality's alphabet, including those the corpus lacks",
@@ -119,7 +127,8 @@ def model_card(
 - Masked-LM loss on {s.heldout} held-out texts: {outcome.heldout_loss_first:.3f} before training,
   {outcome.heldout_loss:.3f} after (per-step log: pretrain_log.csv).
 - Weights sha256: `{card.weights_sha256}`.
-- Licence: weights Apache-2.0 (this project); the corpus's own licence applies to the data.
+- Licence: weights {"Apache-2.0 (this project)" if card.licence == LICENCE else card.licence}; the corpus's own
+  licence applies to the data.
 - Intended use: a starting point for fine-tuning on small {modality} datasets. Not a medical device.{_rates_note(card)}
 
 Reproduce:
@@ -129,6 +138,20 @@ medtransfer pretrain --modality {modality} --corpus {corpus} --out {out}{tokeniz
 ```
 
 Settings: {params}.
+"""
+
+
+def _distill_note(teacher: Backbone | None, s: PretrainSettings, outcome: PretrainOutcome) -> str:
+    """What the card says of a teacher: which, how its states were learnt, and how well."""
+    if teacher is None:
+        return ""
+    return f"""
+Distillation: beside the masked-LM loss (weight 1), the student regresses the last-layer states of the teacher
+`{teacher.card.name}` ({teacher.card.architecture}; {teacher.card.source}; weights sha256
+`{teacher.card.weights_sha256}`) at every position the teacher pools, through a linear map dropped after
+training (loss weight {s.distill_weight}; targets standardised per dimension on the held-out texts; the teacher
+reads the clean text, the student the masked one). Held-out distillation loss, the fraction of the teacher's
+variance the student misses: {outcome.heldout_distill_first:.3f} before training, {outcome.heldout_distill:.3f} after.
 """
 
 
