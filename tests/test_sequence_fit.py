@@ -117,3 +117,12 @@ def test_fit_without_a_backbone_takes_the_default_for_the_data(tmp_path, monkeyp
     assert result.config.backbone == "dna_bert_augustus"
     assert result.run_dir == Path("runs/motif-dna_bert_augustus-linear_probe")
     assert json.loads((result.run_dir / "manifest.json").read_text())["backbone"]["name"] == "dna_bert_augustus"
+
+
+def test_proteins_default_to_the_distilled_encoder_and_molecules_to_chemnet():
+    """No --backbone: each modality's best measured source model (docs/benchmarks.md), not the image default."""
+    from medtransfer.config import build_config
+    from medtransfer.pipeline import with_default_backbone
+
+    assert with_default_backbone(build_config(data="amp_tm"))[0].backbone == "protein_bert_unirep_distilled"
+    assert with_default_backbone(build_config(data="bbbp"))[0].backbone == "chemnet"

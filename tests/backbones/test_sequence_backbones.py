@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from medtransfer.backbones import create_backbone
+from medtransfer.backbones.sequence_backbones import OWN_MODELS
 from medtransfer.backbones.token_encoder import rebuild_from_card
 from medtransfer.data.tokens import TokenEncoder
 from medtransfer.errors import ConfigError
@@ -91,15 +92,14 @@ def test_hub_loader_builds_a_dnabert2_style_bpe_model_offline(tmp_path):
         assert backbone(ids).shape == (2, 16)
 
 
-@pytest.mark.parametrize(
-    ("name", "texts"),
-    [("dna_bert_ecoli", DNA), ("dna_bert_augustus", DNA), ("protein_bert_uniprot", PROTEIN),
-     ("protein_bert_uniprot_long", PROTEIN)],
-)  # fmt: skip
-def test_own_pretrained_sequence_models_load_from_the_package(name, texts):
+@pytest.mark.parametrize("name", list(OWN_MODELS))
+def test_own_pretrained_sequence_models_load_from_the_package(name):
+    """Every zoo model named in the registry: its packaged weights, their hash, and the licence it lists."""
+    from medtransfer.backbones.registry import BACKBONES
     from medtransfer.backbones.zoo import PACKAGED_ZOO
     from medtransfer.data.hashing import file_digest
 
+    texts = {"dna": DNA, "protein": PROTEIN}[OWN_MODELS[name][0]]
     backbone = create_backbone(name).eval()
     scratch = create_backbone(name, pretrained=False)
     assert backbone.card.pretrained and not scratch.card.pretrained
@@ -109,6 +109,7 @@ def test_own_pretrained_sequence_models_load_from_the_package(name, texts):
                            scratch.encoder.embeddings.word_embeddings.weight)  # fmt: skip
     with torch.no_grad():
         assert backbone(encode(backbone, texts)).shape == (2, backbone.num_features)
+    assert backbone.card.licence.startswith(BACKBONES.meta(name)["licence"])
 
 
 def test_windowed_inputs_pool_over_every_window_exactly():

@@ -93,12 +93,3 @@ def test_unirep_fits_a_peptide_task_and_its_saved_model_predicts_and_explains(tm
     assert [r["id"] for r in rows] == ["peptides.fa:a", "peptides.fa:b"] and all(0 <= r["prob_1"] <= 1 for r in rows)
     maps = medtransfer.explain(result.run_dir, [fasta], out=tmp_path / "explained").explanations
     assert [len(m.values) for m in maps] == [33, 17]  # one value per residue
-
-
-def test_proteins_default_to_unirep_and_molecules_to_chemnet():
-    """No --backbone: each modality's best measured source model (docs/benchmarks.md), not the image default."""
-    from medtransfer.config import build_config
-    from medtransfer.pipeline import with_default_backbone
-
-    assert with_default_backbone(build_config(data="amp_tm"))[0].backbone == "unirep_256"
-    assert with_default_backbone(build_config(data="bbbp"))[0].backbone == "chemnet"

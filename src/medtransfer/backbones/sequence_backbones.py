@@ -1,8 +1,8 @@
 """DNA and protein backbones: the project's own pretrained BERTs, a CNN to train from scratch, AntiBERTy,
 and tiny test models. Hub models (ESM-2, Nucleotide Transformer, DNABERT-2) load through ``hf:<repo>``.
 
-- ``dna_bert_ecoli``, ``dna_bert_augustus``, ``protein_bert_uniprot`` and ``protein_bert_uniprot_long``:
-  pretrained here by ``medtransfer pretrain`` (zoo folders).
+- ``dna_bert_*`` and ``protein_bert_*``: pretrained here by ``medtransfer pretrain`` (zoo folders);
+  ``protein_bert_unirep_distilled`` also learnt UniRep's per-residue states (``--teacher unirep_256``).
 - ``dna_cnn`` / ``protein_cnn``: two convolutions over learnt character embeddings (DeepBind / Basset
   style), max and mean pooled over the sequence: the classic from-scratch architecture for sequences.
 - ``antiberty``: AntiBERTy (Ruffolo et al. 2021), a BERT pretrained on 558M antibody sequences (OAS).
@@ -106,20 +106,25 @@ for _kind in ("dna", "protein"):
 # fmt: skip
 
 
-# the project's own pretrained encoders (pretrain/): name → (modality, corpus)
+# the project's own pretrained encoders (pretrain/): name → (modality, corpus, licence of the weights)
 OWN_MODELS = {
-    "dna_bert_ecoli": ("dna", "the E. coli 536 genome"),
-    "dna_bert_augustus": ("dna", "eukaryotic splice-site windows (AUGUSTUS training sets)"),
-    "protein_bert_uniprot": ("protein", "20,000 UniProt proteins"),
-    "protein_bert_uniprot_long": ("protein", "20,000 UniProt proteins, 3,000 steps instead of 800"),
-    "protein_bert_peptides": ("protein", "20,000 UniProt proteins cut into 50-residue pieces, amp's peptides cut out"),
-    "protein_bert_peptides_wide": ("protein", "the same pieces as protein_bert_peptides, 4 × 128 instead of 4 × 64"),
-}
-for _name, (_kind, _corpus) in OWN_MODELS.items():
+    "dna_bert_ecoli": ("dna", "the E. coli 536 genome", "Apache-2.0"),
+    "dna_bert_augustus": ("dna", "eukaryotic splice-site windows (AUGUSTUS training sets)", "Apache-2.0"),
+    "protein_bert_uniprot": ("protein", "20,000 UniProt proteins", "Apache-2.0"),
+    "protein_bert_uniprot_long": ("protein", "20,000 UniProt proteins, 3,000 steps instead of 800", "Apache-2.0"),
+    "protein_bert_peptides": (
+        "protein", "20,000 UniProt proteins cut into 50-residue pieces, amp's peptides cut out", "Apache-2.0"),
+    "protein_bert_peptides_wide": (
+        "protein", "the same pieces as protein_bert_peptides, 4 × 128 instead of 4 × 64", "Apache-2.0"),
+    # learnt from UniRep's outputs, so under UniRep's licence
+    "protein_bert_unirep_distilled": (
+        "protein", "the same pieces as protein_bert_peptides, distilling unirep_256's per-residue states", "GPL-3.0"),
+}  # fmt: skip
+for _name, (_kind, _corpus, _licence) in OWN_MODELS.items():
     BACKBONES.register(
         _name,
         modality=_kind,
-        licence="Apache-2.0",
+        licence=_licence,
         offline=True,
         params="0.2M",
         source=f"this project: masked-LM pretraining on {_corpus}, see zoo/{_name}",
