@@ -36,6 +36,7 @@ OWN = {"dna": "dna_bert_ecoli", "protein": "protein_bert_uniprot"}
 KIND = {"splice": "dna", "oct4_mafk": "dna", "amp": "protein"}
 DEFAULT_RATES = {"backbone_lr_scale": 0.1, "layer_decay": 0.8}  # the pipeline's protection of pretrained weights
 UNIFORM = {"backbone_lr_scale": 1.0, "layer_decay": 1.0}  # every block at the head's rate
+STUDENT = "protein_bert_unirep_distilled"  # our protein transformer pretrained with --teacher unirep_256
 # name: (backbone key, pretrained, strategy, fit settings); "own" is the modality's first pretrained transformer,
 # "cnn" its CNN, anything else a backbone name
 ROWS = {
@@ -75,18 +76,8 @@ ROWS = {
     "UniRep 256, pretrained (full, uniform lr)": ("unirep_256", True, "full", UNIFORM),
     # the peptide-length model's architecture, pieces and schedule, also regressing UniRep 256's per-residue states
     # (pretrain --teacher unirep_256): can our pretraining stage carry what UniRep learnt into our transformer?
-    "own transformer, distilled from UniRep 256 (linear probe)": (
-        "protein_bert_unirep_distilled",
-        True,
-        "linear_probe",
-        {},
-    ),
-    "own transformer, distilled from UniRep 256 (full, uniform lr)": (
-        "protein_bert_unirep_distilled",
-        True,
-        "full",
-        UNIFORM,
-    ),
+    "own transformer, distilled from UniRep 256 (linear probe)": (STUDENT, True, "linear_probe", {}),
+    "own transformer, distilled from UniRep 256 (full, uniform lr)": (STUDENT, True, "full", UNIFORM),
 }
 PUBLISHED = {"splice": "accuracy ~0.95–0.96 (StatLog project, Michie et al. 1994, same train/test split)"}
 CURVE_ROWS = ("own transformer, pretrained (full, uniform lr)", "own transformer, from scratch", "CNN, from scratch",
