@@ -28,6 +28,8 @@ class TeacherTargets(nn.Module):
         flat = states[mask]
         self.register_buffer("mean", flat.mean(0))
         self.register_buffer("scale", flat.std(0).clamp(min=1e-4))
+        # the held-out targets never change: computed once here, not at every evaluation
+        self.heldout = ((states - self.mean) / self.scale, mask)
 
     @torch.no_grad()
     def _states(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,12 +43,15 @@ class TeacherTargets(nn.Module):
         states = torch.cat([nn.functional.pad(s, (0, 0, 0, n)) for s, _, n in pad])
         return states, torch.cat([nn.functional.pad(m, (0, n)) for _, m, n in pad])
 
-    def loss(self, student_states: torch.Tensor, clean_ids: torch.Tensor) -> torch.Tensor:
+    @torch.no_grad()
+    def teacher_states(self, clean_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The teacher's standardised states of the clean ids, and the positions it pools."""
+        states, mask = self.teacher.forward_features(clean_ids)
+        return (states - self.mean) / self.scale, mask
+
+    def loss(self, student_states: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean squared error, over the positions the teacher pools, between the mapped student states and
-        the standardised teacher states of the clean ids."""
-        with torch.no_grad():
-            target, mask = self.teacher.forward_features(clean_ids)
-            target = (target - self.mean) / self.scale
+        the teacher's standardised states."""
         predicted = self.project(student_states[:, : target.shape[1]])
         return nn.functional.mse_loss(predicted[mask], target[mask])
 

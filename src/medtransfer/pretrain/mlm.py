@@ -143,7 +143,8 @@ def pretrain_mlm(
             model.train()
             mask = (ids != encoder.pad_id).long()
             output = model(input_ids=corrupted, attention_mask=mask, labels=labels, output_hidden_states=bool(targets))
-            distill = targets.loss(output.hidden_states[-1], ids) if targets else torch.zeros(())
+            states = output.hidden_states[-1] if targets else None
+            distill = targets.loss(states, *targets.teacher_states(ids)) if targets else torch.zeros(())
             (output.loss + s.distill_weight * distill).backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
@@ -203,7 +204,8 @@ def _heldout_losses(
                        output_hidden_states=bool(targets))  # fmt: skip
         losses.append(float(output.loss))
         if targets:
-            distill.append(float(targets.loss(output.hidden_states[-1], ids[part])))
+            target, pooled = (x[part] for x in targets.heldout)
+            distill.append(float(targets.loss(output.hidden_states[-1], target, pooled)))
     return {"heldout_loss": float(np.mean(losses)), **({"heldout_distill": float(np.mean(distill))} if targets else {})}
 
 
