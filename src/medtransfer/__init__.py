@@ -5,7 +5,7 @@
 >>> model = medtransfer.load(result.run_dir)  # doctest: +SKIP
 """
 
-from medtransfer.api import audit, backbones, compare, datasets, evaluate, explain, fit, load, predict
+from medtransfer.api import audit, backbones, compare, datasets, evaluate, explain, fit, load, predict, pretrain
 from medtransfer.errors import BackboneError, ConfigError, DataError, MedtransferError, RunError
 
 __version__ = "0.1.0"
@@ -24,4 +24,5 @@ __all__ = [
     "fit",
     "load",
     "predict",
+    "pretrain",
 ]

@@ -108,8 +108,8 @@ def pretrain(
     ``settings`` are PretrainSettings fields (hidden_size, layers, steps, batch_size, lr, seed, ...).
     """
     from medtransfer.errors import ConfigError
-    from medtransfer.pretrain.mlm import PretrainSettings
-    from medtransfer.pretrain.run import run_pretrain
+    from medtransfer.pretraining.mlm import PretrainSettings
+    from medtransfer.pretraining.run import run_pretrain
 
     try:
         parsed = PretrainSettings(**settings)

@@ -41,7 +41,8 @@ class FitConfig(BaseModel):
     backbone: str | None = None  # None: the data modality's default (images: efficientnet_lite0)
     arch: str | None = None
     pretrained: bool = True
-    trust_checkpoint: bool = False
+    trust_checkpoint: bool = False  # allow pickled weight files (file:<path>.pt)
+    trust_remote_code: bool = False  # allow a hub model's own Python code (hf: repos that need it)
     strategy: str = "full"
     unfreeze_blocks: int = Field(2, ge=0)
     unfreeze_every: int = Field(1, ge=1)

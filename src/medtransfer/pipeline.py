@@ -33,6 +33,7 @@ from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now
 from medtransfer.run.rundir import RunDir
+from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.loop import TrainData, train_model, write_log_csv
@@ -57,11 +58,16 @@ class FitResult:
 
 
 def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
-    """Validate everything first, then train and write the run directory atomically."""
-    import lightning as L
+    """Validate everything first, then train and write the run directory atomically.
 
+    Every random draw (initial weights, shuffling, augmentation, dropout) comes from ``cfg.seed``; the
+    caller's global generators are left as they were."""
+    with seeded_torch(derive_seed(cfg.seed, "fit")):
+        return _run_fit(cfg, table)
+
+
+def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     started = now()
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
     (table, split), leakage = audit_data(cfg, table)
     split = Split(resolve_leaks(table, split.indices, leakage, cfg.on_leak), split.method)
     if leakage.moved:
@@ -76,6 +82,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         cfg.pretrained,
         arch=cfg.arch,
         trust_pickle=cfg.trust_checkpoint,
+        trust_remote_code=cfg.trust_remote_code,
+        seed=cfg.seed,
         **modality.backbone_kwargs(table),
     )
     if cfg.pooling:

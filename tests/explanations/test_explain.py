@@ -142,3 +142,13 @@ def test_explain_command_writes_pictures_and_index(tmp_path, monkeypatch, capsys
     code = run_cli(["explain", str(run), "--input", str(smi), "--out", str(out), "--method", "grad_cam"], monkeypatch)
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and "integrated_gradients" in err
+
+
+def test_sanity_check_calls_constant_maps_undetermined_not_passed(monkeypatch):
+    """A map that is the same everywhere (e.g. Grad-CAM all zero after its ReLU) ranks nothing to compare."""
+    model = token_model()
+    ids = encode(model, SMILES)
+    monkeypatch.setattr(sanity, "attribute", lambda m, x, t, method: torch.zeros(x.shape, dtype=torch.float32))
+    check = sanity.sanity_check(model, ids, torch.tensor([1, 1, 1]), "integrated_gradients")
+    assert check["passed"] is None and check["rank_correlation"] is None
+    assert check["undetermined_inputs"] == 3 and check["verdict"].startswith("UNDETERMINED")

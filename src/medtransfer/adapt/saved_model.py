@@ -13,6 +13,7 @@ from medtransfer.data.task import TaskSpec
 from medtransfer.errors import RunError
 
 WEIGHTS, META = "weights.safetensors", "model.json"
+TOKENIZER = "tokenizer"  # a hub tokenizer saved beside the weights, so predict never goes back to the hub
 
 
 def save_model(model: TransferModel, folder: Path, backbone: dict, task: TaskSpec, preprocessing: dict) -> None:
@@ -22,6 +23,7 @@ def save_model(model: TransferModel, folder: Path, backbone: dict, task: TaskSpe
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS))
+    preprocessing = _save_hub_tokenizer(preprocessing, folder)
     meta = {
         "format": 1,
         "backbone": backbone,
@@ -40,6 +42,9 @@ def load_model(folder: Path) -> tuple[TransferModel, dict]:
     if not (folder / META).is_file() or not (folder / WEIGHTS).is_file():
         raise RunError(f"{folder} has no saved model ({META} + {WEIGHTS}). Is it a finished run directory?")
     meta = json.loads((folder / META).read_text())
+    tokenizer = meta["preprocessing"].get("tokenizer", {})
+    if tokenizer.get("hf_tokenizer_saved"):
+        tokenizer["hf_tokenizer"] = str((folder / tokenizer["hf_tokenizer_saved"]).resolve())
     spec = meta["backbone"]
     backbone = create_backbone(
         spec["name"],
@@ -54,3 +59,14 @@ def load_model(folder: Path) -> tuple[TransferModel, dict]:
     model.load_state_dict(load_file(str(folder / WEIGHTS)))
     model.eval()
     return model, meta
+
+
+def _save_hub_tokenizer(preprocessing: dict, folder: Path) -> dict:
+    """Save a hub (``hf:``) tokenizer into ``folder/tokenizer`` and point the preprocessing at it."""
+    tokenizer = preprocessing.get("tokenizer") or {}
+    if "hf_tokenizer" not in tokenizer or tokenizer.get("hf_tokenizer_saved"):
+        return preprocessing
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(tokenizer["hf_tokenizer"]).save_pretrained(str(folder / TOKENIZER))
+    return {**preprocessing, "tokenizer": {**tokenizer, "hf_tokenizer_saved": TOKENIZER}}

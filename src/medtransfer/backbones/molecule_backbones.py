@@ -235,7 +235,6 @@ def test_smiles_bert(pretrained: bool = False, **_) -> Backbone:
     vocab = [*SPECIAL_TOKENS, *_TEST_VOCAB]
     config = {"model_type": "bert", "vocab_size": len(vocab), "hidden_size": 32, "num_hidden_layers": 2,
               "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 128}  # fmt: skip
-    torch.manual_seed(0)
     encoder = encoder_from_config(config)
     card = BackboneCard(
         name="test_smiles_bert",

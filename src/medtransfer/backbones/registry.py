@@ -39,14 +39,34 @@ def create_backbone(
     arch: str | None = None,
     trust_pickle: bool = False,
     card: dict | None = None,
+    seed: int = 0,
+    trust_remote_code: bool = False,
 ) -> Backbone:
     """Resolve ``name`` to a backbone with ``in_chans`` input channels.
 
     ``pretrained=False`` builds the same architecture with random weights (the from-scratch baseline, and how
     saved models are rebuilt before their own weights are loaded). A saved ``card`` that carries its
     architecture config rebuilds from that alone, so no hub or pretraining folder is needed to load a model.
+    Random weights (a from-scratch model, a layer a pretrained one lacks) are drawn from ``seed`` alone,
+    without touching the caller's global generator. ``trust_pickle`` allows pickled weight files;
+    ``trust_remote_code`` lets a hub model run its own Python code: two separate permissions.
     """
+    from medtransfer.run.seeding import derive_seed, seeded_torch
+
     _load_plugins()
+    with seeded_torch(derive_seed(seed, "backbone")):
+        return _resolve(name, pretrained, in_chans, arch, trust_pickle, card, trust_remote_code)
+
+
+def _resolve(
+    name: str,
+    pretrained: bool,
+    in_chans: int,
+    arch: str | None,
+    trust_pickle: bool,
+    card: dict | None,
+    trust_remote_code: bool,
+) -> Backbone:
     if card and card.get("hf_config") and not pretrained:
         from medtransfer.backbones.token_encoder import rebuild_from_card
 
@@ -54,7 +74,7 @@ def create_backbone(
     if name.startswith("hf:"):
         from medtransfer.backbones.molecule_backbones import hub_encoder
 
-        return hub_encoder(name.removeprefix("hf:"), pretrained, trust_remote_code=trust_pickle)
+        return hub_encoder(name.removeprefix("hf:"), pretrained, trust_remote_code=trust_remote_code)
     if Path(name).expanduser().is_dir():
         from medtransfer.backbones.zoo import load_backbone_folder
 

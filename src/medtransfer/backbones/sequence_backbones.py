@@ -69,7 +69,6 @@ def _cnn(kind: str) -> Backbone:
                         modality=kind, source="random init (trained from scratch)", licence="Apache-2.0",
                         pretrained=False, in_chans=0, input_size=1024, mean=(), std=(),
                         tokenizer=char_tokenizer(kind, 1024))  # fmt: skip
-    torch.manual_seed(0)
     return SequenceCNN(card)
 
 
@@ -77,7 +76,6 @@ def _tiny_bert(kind: str) -> Backbone:
     tokenizer = char_tokenizer(kind, 256)
     config = {"model_type": "bert", "vocab_size": len(tokenizer["vocab"]), "hidden_size": 32, "num_hidden_layers": 2,
               "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 256}  # fmt: skip
-    torch.manual_seed(0)
     encoder = encoder_from_config(config)
     card = BackboneCard(name=f"test_{kind}_bert", architecture="BERT encoder, 2 layers × 32 hidden", modality=kind,
                         source="random init (test model)", licence="Apache-2.0", pretrained=False, in_chans=0,

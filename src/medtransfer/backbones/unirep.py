@@ -150,7 +150,6 @@ def unirep(units: int, pretrained: bool = True) -> UniRepBackbone:
         # the rates docs/benchmarks.md measured it at (every block at the head's rate), so a default fit is that run
         finetune_rates={"backbone_lr_scale": 1.0, "layer_decay": 1.0},
     )
-    torch.manual_seed(0)
     model = UniRepBackbone(card, units)
     if path:
         load_unirep_weights(model, path)

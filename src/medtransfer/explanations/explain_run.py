@@ -103,10 +103,11 @@ def safe_name(text: str, limit: int = 40) -> str:
 def sanity_line(check: dict | None) -> str:
     if not check:
         return "Sanity check not run."
-    verdict = "passed" if check["passed"] else "FAILED: the map barely depends on the weights; do not trust it"
+    rho = check["rank_correlation"]
+    shown = "n/a" if rho is None else f"{rho:.2f}"
     return (
         f"Sanity check ({check['test']}), {check['method']}: rank correlation with a randomised model "
-        f"{check['rank_correlation']:.2f} over {check['inputs']} inputs (pass below {check['threshold']}): {verdict}."
+        f"{shown} over {check['inputs']} inputs (pass below {check['threshold']}): {check['verdict']}."
     )
 
 
@@ -122,7 +123,7 @@ def index_page(run_name: str, records: list[dict], check: dict | None) -> str:
 <style>body{{font-family:system-ui,sans-serif;margin:2em}}figure{{display:inline-block;margin:.5em;
 text-align:center}}img{{height:224px;image-rendering:pixelated}}.fail{{color:#b00}}</style></head>
 <body><h1>Explanations: {html.escape(run_name)}</h1>
-<p class="{"" if (check or {}).get("passed", True) else "fail"}">{html.escape(sanity_line(check))}</p>
+<p class="{"" if (check or {}).get("passed", True) is True else "fail"}">{html.escape(sanity_line(check))}</p>
 <p>Red: evidence for the target; blue (molecules, sequences): against it. Research use only.</p>
 {cells}
 </body></html>

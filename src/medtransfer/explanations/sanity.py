@@ -2,7 +2,8 @@
 
 An explanation that barely changes when every weight of the model is re-initialised describes the input,
 not the model. We compare attribution magnitudes of the trained model and of a randomised copy on the
-same inputs and targets by Spearman rank correlation; a method passes when the mean is below 0.5.
+same inputs and targets by Spearman rank correlation; a method passes when the mean is below 0.5. A constant
+map ranks nothing: such inputs are left out, and when every map is constant the check is undetermined.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ THRESHOLD = 0.5
 
 def randomised_copy(model: TransferModel, seed: int = 0) -> TransferModel:
     """The same architecture with every layer re-initialised (backbone and head)."""
+    from medtransfer.run.seeding import seeded_torch
+
     clone = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    for module in clone.modules():
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
+    with seeded_torch(seed):
+        for module in clone.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     return clone.eval()
 
 
@@ -52,15 +55,29 @@ def sanity_check(
         a, b = np.abs(a).ravel()[:width], b[:width]
         moved = (a != 0) | (b != 0)  # positions zero in both (e.g. [CLS], [SEP]) would only add ties
         a, b = a[moved], b[moved]
-        # a constant map (e.g. Grad-CAM all zero after ReLU) shares no ranking with the other: rho 0
-        rho = spearmanr(a, b).statistic if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0 else 0.0
-        rhos.append(float(rho))
-    mean = float(np.mean(rhos))
+        # a constant map (e.g. Grad-CAM all zero after ReLU) ranks nothing: that input cannot be judged
+        determined = len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0
+        rhos.append(float(spearmanr(a, b).statistic) if determined else None)
+    judged = [r for r in rhos if r is not None]
+    mean = float(np.mean(judged)) if judged else None
+    passed = None if mean is None else mean < THRESHOLD
     return {
         "method": method,
         "test": "model randomisation (Adebayo et al. 2018)",
         "inputs": len(rhos),
+        "undetermined_inputs": len(rhos) - len(judged),
         "rank_correlation": mean,
         "threshold": THRESHOLD,
-        "passed": mean < THRESHOLD,
+        "passed": passed,
+        "verdict": _verdict(passed, len(rhos) - len(judged)),
     }
+
+
+def _verdict(passed: bool | None, constant: int) -> str:
+    if passed is None:
+        return (
+            "UNDETERMINED: every map is constant (nothing to rank), so the check cannot tell whether it depends "
+            "on the weights; try another method"
+        )
+    words = "passed" if passed else "FAILED: the map barely depends on the weights; do not trust it"
+    return words + (f" ({constant} constant maps left out)" if constant else "")

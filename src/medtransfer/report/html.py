@@ -77,9 +77,10 @@ def _gallery(run: Path) -> dict | None:
     for case in gallery["cases"]:
         case["png"] = base64.b64encode((run / case["file"]).read_bytes()).decode("ascii")
     check = gallery.get("sanity")
+    rho = (check or {}).get("rank_correlation")
     gallery["sanity_line"] = (
         f"Sanity check (model randomisation, Adebayo et al. 2018): rank correlation with a randomised model "
-        f"{check['rank_correlation']:.2f} ({'passed' if check['passed'] else 'FAILED: do not trust these maps'})."
+        f"{'n/a' if rho is None else f'{rho:.2f}'}: {check.get('verdict') or ('passed' if check['passed'] else 'FAILED')}."
         if check
         else ""
     )

@@ -49,7 +49,7 @@ def test_pretraining_lowers_the_masked_lm_loss_and_reloads(corpus, tmp_path):
 def test_interrupted_pretraining_resumes_to_identical_weights(modality, data, teacher, request, tmp_path, monkeypatch):
     """Killed after the step-4 checkpoint and run again: the same weights as a run never stopped (with a teacher
     too, whose student → teacher map is checkpointed)."""
-    import medtransfer.pretrain.mlm as mlm
+    import medtransfer.pretraining.mlm as mlm
 
     corpus = request.getfixturevalue(data)
     settings = dict(steps=8, save_every=2, eval_every=4, progress=False, teacher=teacher, **TINY)
@@ -127,7 +127,7 @@ def test_piece_length_cuts_the_corpus_shorter_than_the_window(tmp_path):
 
 
 def test_kmer_masking_hides_runs_of_k_tokens():
-    from medtransfer.pretrain.masking import mask_span, mask_tokens
+    from medtransfer.pretraining.masking import mask_span, mask_tokens
 
     ids = torch.randint(5, 69, (64, 200))
     generator = torch.Generator().manual_seed(0)

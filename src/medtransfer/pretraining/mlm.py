@@ -21,8 +21,8 @@ import torch
 from medtransfer.backbones.base import Backbone
 from medtransfer.data.tokens import SPECIAL_TOKENS, TokenEncoder
 from medtransfer.errors import ConfigError, RunError
-from medtransfer.pretrain.distill import TeacherTargets
-from medtransfer.pretrain.masking import mask_span, mask_tokens
+from medtransfer.pretraining.distill import TeacherTargets
+from medtransfer.pretraining.masking import mask_span, mask_tokens
 
 log = logging.getLogger("medtransfer")
 STATE = "pretrain_state.pt"

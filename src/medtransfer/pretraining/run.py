@@ -13,8 +13,9 @@ from medtransfer.backbones.zoo import save_backbone_folder
 from medtransfer.data.modality import get_modality
 from medtransfer.data.tokens import SPLITTERS, build_vocab
 from medtransfer.errors import ConfigError
-from medtransfer.pretrain.distill import load_teacher
-from medtransfer.pretrain.mlm import PretrainOutcome, PretrainSettings, pretrain_mlm
+from medtransfer.pretraining.distill import load_teacher
+from medtransfer.pretraining.mlm import PretrainOutcome, PretrainSettings, pretrain_mlm
+from medtransfer.run.seeding import seeded_torch
 
 log = logging.getLogger("medtransfer")
 TOKENIZER = "tokenizer.json"
@@ -64,7 +65,8 @@ def run_pretrain(
     teacher = load_teacher(settings.teacher, spec) if settings.teacher else None  # refused before anything is written
     if not tokenizer_file.is_file():
         tokenizer_file.write_text(json.dumps(spec))
-    encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress, teacher)
+    with seeded_torch(settings.seed):  # pretraining seeds torch per step; the caller's generator is restored
+        encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress, teacher)
     taught = f", distilled from {teacher.card.name} ({teacher.card.source})" if teacher else ""
     card = BackboneCard(
         name=name or out.name,
