@@ -126,3 +126,19 @@ def test_proteins_default_to_the_distilled_encoder_and_molecules_to_chemnet():
 
     assert with_default_backbone(build_config(data="amp_tm"))[0].backbone == "protein_bert_unirep_distilled"
     assert with_default_backbone(build_config(data="bbbp"))[0].backbone == "chemnet"
+
+
+def test_a_hub_model_run_predicts_with_the_hub_folder_gone(tmp_path):
+    """hf: runs save their tokenizer into model/, so predicting never goes back to the hub."""
+    import shutil
+
+    from tests.backbones.hub_models import tiny_esm
+
+    hub = tiny_esm(tmp_path / "hub")
+    result = medtransfer.fit("amp_tm", backbone=f"hf:{hub}", strategy="full", epochs=1, max_train_samples=40,
+                             head_hidden=8, progress=False, gallery=False, out=str(tmp_path / "run"))  # fmt: skip
+    expected = medtransfer.load(result.run_dir).predict(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
+    shutil.rmtree(hub)
+    assert (result.run_dir / "model" / "tokenizer").is_dir()
+    again = medtransfer.load(result.run_dir).predict(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
+    np.testing.assert_allclose(again, expected, atol=1e-6)

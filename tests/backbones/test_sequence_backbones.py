@@ -11,6 +11,7 @@ from medtransfer.backbones.sequence_backbones import OWN_MODELS
 from medtransfer.backbones.token_encoder import rebuild_from_card
 from medtransfer.data.tokens import TokenEncoder
 from medtransfer.errors import ConfigError
+from tests.backbones.hub_models import ESM_TOKENS, tiny_esm
 
 DNA = ["ACGTACGTTTGACGTCA", "GGGCCCAAATTT"]
 PROTEIN = ["EVQLVESGGGLVQPGGSLRLSCAAS", "MKTAYIAKQRQISFVKSHF"]
@@ -51,14 +52,9 @@ def test_antiberty_loads_its_packaged_weights():
 
 def test_hub_loader_builds_a_tiny_esm_offline(tmp_path):
     """ESM-2 and the Nucleotide Transformer are EsmModel: the hf: path on a tiny random one, saved locally."""
-    transformers = pytest.importorskip("transformers")
-    tokens = ["<cls>", "<pad>", "<eos>", "<unk>", *"LAGVSERTIDPKQNFYMHWCXBUZO", ".", "-", "<null_1>", "<mask>"]
-    (tmp_path / "vocab.txt").write_text("\n".join(tokens))
-    transformers.EsmTokenizer(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
-    config = transformers.EsmConfig(vocab_size=len(tokens), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                    intermediate_size=32, max_position_embeddings=80, pad_token_id=1,
-                                    mask_token_id=tokens.index("<mask>"), position_embedding_type="rotary")  # fmt: skip
-    transformers.EsmModel(config, add_pooling_layer=False).save_pretrained(tmp_path)
+    pytest.importorskip("transformers")
+    tokens = ESM_TOKENS
+    tiny_esm(tmp_path)
     backbone = create_backbone(f"hf:{tmp_path}").eval()
     ids = encode(backbone, PROTEIN)
     assert ids[0, 0] == tokens.index("<cls>") and backbone.pad_id == 1
