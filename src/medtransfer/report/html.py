@@ -80,7 +80,8 @@ def _gallery(run: Path) -> dict | None:
     rho = (check or {}).get("rank_correlation")
     gallery["sanity_line"] = (
         f"Sanity check (model randomisation, Adebayo et al. 2018): rank correlation with a randomised model "
-        f"{'n/a' if rho is None else f'{rho:.2f}'}: {check.get('verdict') or ('passed' if check['passed'] else 'FAILED')}."
+        f"{'n/a' if rho is None else f'{rho:.2f}'}: "
+        f"{check.get('verdict') or ('passed' if check['passed'] else 'FAILED')}."
         if check
         else ""
     )
