@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import medtransfer
 from medtransfer.backbones.timm_backbone import TimmBackbone
 from medtransfer.data.images.readers import read_image_npz
 from medtransfer.errors import RunError
-from tests.conftest import planted_image, save_png
+from tests.conftest import planted_image, planted_npz, save_png
 
 
 def _rows(path: Path) -> list[dict]:
@@ -330,3 +331,60 @@ def test_negative_transfer_is_said_in_words():
     assert verdict("rmse", [0.1, 0.3]).startswith("negative transfer")  # higher error after transfer
     assert verdict("auroc", [0.02, 0.1]).startswith("transfer helps")
     assert verdict("auroc", [-0.05, 0.1]).startswith("no clear difference")
+
+
+def test_seeds_with_compare_scratch_pair_a_full_scratch_twin_with_every_seed(npz_data, tiny_fit_settings):
+    settings = dict(tiny_fit_settings, backbone="efficientnet_lite0", epochs=1)
+    result = medtransfer.fit(npz_data, strategy="linear_probe", seeds=2, compare_scratch=True, **settings)
+    gain = json.loads((result.run_dir / "metrics.json").read_text())["transfer_gain"]
+    assert set(gain["per_seed"]) == {"0", "1"}
+    for seed in (0, 1):
+        twin = result.run_dir / f"seed-{seed}-scratch"
+        config = yaml.safe_load((twin / "config.yaml").read_text())
+        assert config["strategy"] == "full" and config["pretrained"] is False and config["seed"] == seed
+    assert gain["difference"] == pytest.approx(np.mean([g["difference"] for g in gain["per_seed"].values()]))
+    assert "Transfer gain" in (result.run_dir / "report.html").read_text()
+
+
+def test_resume_refuses_a_run_whose_config_or_data_changed(tiny_fit_settings, monkeypatch, tmp_path):
+    from medtransfer.train.module import TransferModule
+
+    data = planted_npz(tmp_path / "data.npz")
+    settings = dict(tiny_fit_settings, strategy="full", epochs=3)
+
+    def crash(self):
+        raise Interrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TransferModule, "on_train_epoch_start", crash)
+        with pytest.raises(Interrupt):
+            medtransfer.fit(data, **settings)
+    with pytest.raises(RunError, match=r"lr: 0\.001 then, 0\.01 now"):
+        medtransfer.fit(data, **dict(settings, resume=True, lr=0.01))
+    planted_npz(data, n_train=62)  # the same file name, other contents
+    with pytest.raises(RunError, match=r"data: the .*train.* split\(s\) hold other samples"):
+        medtransfer.fit(data, **dict(settings, resume=True))
+    planted_npz(data)
+    assert medtransfer.fit(data, **dict(settings, resume=True, progress=True)).run_dir.is_dir()
+
+
+def test_an_interrupted_multiseed_run_resumes_without_redoing_finished_seeds(npz_data, tiny_fit_settings, monkeypatch):
+    from medtransfer import pipeline
+
+    settings = dict(tiny_fit_settings, strategy="full", epochs=1, seeds=2)
+    original, trained = pipeline.train_model, []
+
+    def crash_on_seed_1(model, task, strategy, data, cfg, workdir):
+        if cfg.seed == 1 and not cfg.resume:
+            raise Interrupt
+        trained.append(cfg.seed)
+        return original(model, task, strategy, data, cfg, workdir)
+
+    monkeypatch.setattr(pipeline, "train_model", crash_on_seed_1)
+    with pytest.raises(Interrupt):
+        medtransfer.fit(npz_data, **settings)
+    assert trained == [0]
+    result = medtransfer.fit(npz_data, **dict(settings, resume=True))
+    assert trained == [0, 1]  # seed 0 was finished: kept, not trained again
+    assert result.metrics["seeds"] == [0, 1]
+    assert set(result.metrics["test_per_seed"]) == {"0", "1"}

@@ -60,3 +60,50 @@ def test_fit_on_bbbp_slice_beats_chance_and_lists_dropped_rows(tmp_path, bbbp_sl
     res = run_cli("predict", str(out), "--input", str(smi))
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0].startswith("new.smi:line 1\t")
+
+
+@pytest.fixture
+def two_assays(tmp_path):
+    """A Tox21-shaped table from real data: BBBP molecules labelled for BBBP only, BACE molecules for BACE only,
+    and the other cell left empty (not tested), as in an assay panel where each assay saw a subset."""
+    from medtransfer.data.sources import read_data
+
+    rows = []
+    for name, column in (("bbbp", 0), ("bace", 1)):
+        table = read_data(name)
+        for smiles, target in zip(table.inputs[:160], table.targets[:160], strict=True):
+            cells = ["", ""]
+            cells[column] = str(int(target))
+            rows.append([smiles, *cells])
+    path = tmp_path / "assays.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["smiles", "BBBP", "BACE"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.slow
+def test_missing_multitask_labels_are_masked_in_metrics_predictions_and_compare(tmp_path, two_assays):
+    import numpy as np
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    import medtransfer
+
+    settings = {"backbone": "test_smiles_bert", "strategy": "full", "epochs": 2, "head_hidden": 8,
+                "label_column": "BBBP,BACE", "progress": False, "gallery": False}  # fmt: skip
+    result = medtransfer.fit(str(two_assays), out=str(tmp_path / "run"), **settings)
+    rows = [r for r in csv.DictReader(open(result.run_dir / "predictions.csv")) if r["split"] == "test"]
+    assert {r["label_BACE"] for r in rows} == {"", "0", "1"}  # missing cells stay missing
+    aurocs, f1s = [], []
+    for name in ("BBBP", "BACE"):
+        seen = [r for r in rows if r[f"label_{name}"] != ""]
+        y = np.array([int(r[f"label_{name}"]) for r in seen])
+        p = np.array([float(r[f"prob_{name}"]) for r in seen])
+        aurocs.append(roc_auc_score(y, p))
+        f1s.append(f1_score(y, p >= 0.5, zero_division=0))
+    test = result.metrics["test"]
+    assert test["auroc"] == pytest.approx(np.mean(aurocs)) and test["f1"] == pytest.approx(np.mean(f1s))
+    assert test["auroc_ci"][0] <= test["auroc"] <= test["auroc_ci"][1]
+    compared = medtransfer.compare(result.run_dir, result.run_dir)["paired_bootstrap"]
+    assert compared["auroc"]["a"] == pytest.approx(test["auroc"]) and compared["auroc"]["difference"] == 0

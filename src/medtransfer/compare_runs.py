@@ -6,11 +6,10 @@ import csv
 import json
 from pathlib import Path
 
-import numpy as np
-
 from medtransfer.data.task import TaskSpec
 from medtransfer.errors import RunError
 from medtransfer.evaluation.compare import delong_test, paired_bootstrap
+from medtransfer.evaluation.predictions import prediction_arrays
 
 
 def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -> dict:
@@ -25,8 +24,8 @@ def compare_runs(run_a: Path, run_b: Path, split: str = "test", seed: int = 0) -
             f"the {split} splits of {run_a} and {run_b} hold different samples ({len(rows_a)} vs {len(rows_b)}, "
             f"{len(shared)} shared): compare runs evaluated on the same data and split."
         )
-    y, probs_a = _arrays(task_a, [rows_a[i] for i in shared])
-    _, probs_b = _arrays(task_a, [rows_b[i] for i in shared])
+    y, probs_a = prediction_arrays(task_a, [rows_a[i] for i in shared])
+    _, probs_b = prediction_arrays(task_a, [rows_b[i] for i in shared])
     out = {
         "split": split,
         "n": len(shared),
@@ -50,15 +49,3 @@ def _scored(run: Path, split: str) -> tuple[TaskSpec, dict[str, dict]]:
     if not rows:
         raise RunError(f"{predictions} has no rows of split {split!r}.")
     return task, rows
-
-
-def _arrays(task: TaskSpec, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    if task.kind == "regression":
-        return np.array([float(r["label"]) for r in rows]), np.array([float(r["prediction"]) for r in rows])
-    if task.kind == "multilabel":
-        names = task.class_names
-        y = np.array([[float(n in r["label"].split("|")) for n in names] for r in rows])
-        return y, np.array([[float(r[f"prob_{n}"]) for n in names] for r in rows])
-    index = {n: i for i, n in enumerate(task.class_names)}
-    y = np.array([index[r["label"]] for r in rows])
-    return y, np.array([[float(r[f"prob_{n}"]) for n in task.class_names] for r in rows])

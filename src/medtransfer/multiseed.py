@@ -9,6 +9,7 @@ from medtransfer.config import FitConfig
 from medtransfer.data.table import SampleTable
 from medtransfer.pipeline import FitResult, run_fit
 from medtransfer.run.rundir import atomic_write_text
+from medtransfer.transfer_gain import run_with_scratch
 
 SPLITS = ("val", "test")
 
@@ -19,11 +20,14 @@ def run_seeds(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
 
     out = cfg.out_dir()
     results = []
+    fit_one = run_with_scratch if cfg.compare_scratch else run_fit  # a scratch twin per seed, paired by seed
     for k in range(cfg.seeds):
         seed = cfg.seed + k
         seed_cfg = cfg.model_copy(update={"seed": seed, "seeds": 1, "out": str(out / f"seed-{seed}")})
-        results.append(run_fit(seed_cfg, table))
+        results.append(fit_one(seed_cfg, table))
     metrics = aggregate([r.metrics for r in results], [cfg.seed + k for k in range(cfg.seeds)])
+    if cfg.compare_scratch:
+        metrics["transfer_gain"] = aggregate_gain([r.metrics["transfer_gain"] for r in results], metrics["seeds"])
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     atomic_write_text(out / "report.html", _summary_html(out.name, metrics))
     last = results[-1]
@@ -47,6 +51,24 @@ def aggregate(per_seed: list[dict], seeds: list[int]) -> dict:
             if split in p
         }
     return out
+
+
+def aggregate_gain(gains: list[dict], seeds: list[int]) -> dict:
+    """Pretrained − scratch over seeds: each seed's paired difference, their mean ± sd and how many favour transfer."""
+    from medtransfer.evaluation.compare import LOWER_IS_BETTER
+
+    metric = gains[0]["metric"]
+    diffs = [g["difference"] for g in gains]
+    sign = -1 if metric in LOWER_IS_BETTER else 1
+    return {
+        "metric": metric,
+        "difference": statistics.mean(diffs),
+        "difference_sd": statistics.stdev(diffs) if len(diffs) > 1 else None,
+        "seeds_favouring_transfer": sum(sign * d > 0 for d in diffs),
+        "per_seed": {str(s): {"difference": g["difference"], "difference_ci": g["difference_ci"],
+                              "verdict": g["verdict"]} for s, g in zip(seeds, gains, strict=True)},  # fmt: skip
+        "verdict": f"transfer ahead on {sum(sign * d > 0 for d in diffs)} of {len(diffs)} seeds",
+    }
 
 
 def _summary_html(name: str, metrics: dict) -> str:

@@ -22,7 +22,7 @@ from medtransfer.data.modality import Modality, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import Split, make_split, subsample_train
 from medtransfer.data.table import SampleTable
-from medtransfer.errors import ConfigError
+from medtransfer.errors import ConfigError, RunError
 from medtransfer.evaluation.baselines import baseline_metrics
 from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
@@ -31,7 +31,7 @@ from medtransfer.evaluation.predictions import prediction_rows, write_dropped, w
 from medtransfer.explanations.gallery import write_gallery
 from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
-from medtransfer.run.manifest import build_manifest, now
+from medtransfer.run.manifest import build_manifest, now, resume_conflicts
 from medtransfer.run.rundir import RunDir
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
@@ -102,22 +102,26 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
         model.target_std.fill_(float(y.std().clamp(min=1e-8)))
     hashes = {name: table_hash(part, modality.input_bytes) for name, part in parts.items()}
 
+    summary = {  # computed before the run directory exists: a table that cannot be summarised leaves none
+        "source": table.source,
+        "modality": table.modality,
+        "split_method": split.method,
+        "sizes": {k: len(v) for k, v in parts.items()},
+        "class_counts": {k: v.class_counts() for k, v in parts.items()},
+        "input_description": modality.describe(table, pre),
+        "leakage_audit": leakage.summary(),
+    }
+    recorded = _resumable_manifest(cfg, hashes)
+    if recorded and recorded.get("finished") and cfg.resume and cfg.out_dir().is_dir():
+        log.info("%s is finished with this config and data: kept as it is", cfg.out_dir())
+        return load_result(cfg.out_dir(), cfg)
     run = RunDir.start(cfg.out_dir(), cfg.resume, cfg.overwrite)
     run.write_yaml("config.yaml", cfg.model_dump())
     manifest = build_manifest(cfg.seed, cfg.model_dump(), hashes, split.sizes(), backbone.card.to_dict(), started)
+    if recorded:
+        manifest["started"], manifest["resumed"] = recorded["started"], [*recorded.get("resumed", []), started]
     run.write_json("manifest.json", manifest)
-    run.write_json(
-        "data_summary.json",
-        {
-            "source": table.source,
-            "modality": table.modality,
-            "split_method": split.method,
-            "sizes": {k: len(v) for k, v in parts.items()},
-            "class_counts": {k: v.class_counts() for k, v in parts.items()},
-            "input_description": modality.describe(table, pre),
-            "leakage_audit": leakage.summary(),
-        },
-    )
+    run.write_json("data_summary.json", summary)
     run.write_json("audit.json", leakage.to_dict())
     if table.dropped:
         write_dropped(table.dropped, run.path("dropped.csv"))
@@ -159,6 +163,39 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     final = run.finish()
     log.info("run written to %s", final)
     return FitResult(final, metrics, model, cfg)
+
+
+def load_result(run_dir: Path, cfg: FitConfig) -> FitResult:
+    """A finished run directory as the ``FitResult`` that wrote it (e.g. a sub-run skipped on resume)."""
+    import json
+
+    from medtransfer.adapt.saved_model import load_model
+
+    model, _ = load_model(run_dir / "model")
+    return FitResult(run_dir, json.loads((run_dir / "metrics.json").read_text()), model, cfg)
+
+
+def _resumable_manifest(cfg: FitConfig, hashes: dict[str, str]) -> dict | None:
+    """With ``--resume``: the manifest of the run at ``--out`` (finished or interrupted), after checking that it
+    was made with this config and data; a run that differs is refused with what differs."""
+    import json
+
+    if not cfg.resume:
+        return None
+    final = cfg.out_dir()
+    for folder in (final, final.with_name(final.name + ".partial")):
+        path = folder / "manifest.json"
+        if folder.is_dir() and path.is_file():
+            recorded = json.loads(path.read_text())
+            conflicts = resume_conflicts(recorded, cfg.model_dump(), hashes)
+            if conflicts:
+                raise RunError(
+                    f"{folder} was made with another config or data, so it cannot be resumed: "
+                    + "; ".join(conflicts)
+                    + ". Resume with the original settings, or start over with --overwrite or another --out."
+                )
+            return recorded
+    return None
 
 
 def with_default_backbone(cfg: FitConfig, table: SampleTable | None = None) -> tuple[FitConfig, SampleTable]:

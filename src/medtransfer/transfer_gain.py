@@ -14,9 +14,14 @@ from medtransfer.run.rundir import atomic_write_text
 
 
 def run_with_scratch(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
-    """Fit ``cfg``, then a from-scratch twin into ``<out>-scratch``; add ``transfer_gain`` to the first run."""
+    """Fit ``cfg``, then a from-scratch twin into ``<out>-scratch``; add ``transfer_gain`` to the first run.
+
+    The twin trains every weight (``strategy=full``) from random init: a frozen random backbone under a probe
+    would be a much weaker straw man than "the same architecture trained from scratch"."""
     main = run_fit(cfg, table)
-    twin = cfg.model_copy(update={"pretrained": False, "compare_scratch": False, "out": f"{main.run_dir}-scratch"})
+    twin = cfg.model_copy(
+        update={"pretrained": False, "strategy": "full", "compare_scratch": False, "out": f"{main.run_dir}-scratch"}
+    )
     scratch = run_fit(twin, table)
     comparison = compare_runs(main.run_dir, scratch.run_dir)["paired_bootstrap"]
     metric = headline(comparison)

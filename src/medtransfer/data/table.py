@@ -53,11 +53,11 @@ class SampleTable:
         )
 
     def class_counts(self) -> dict[str, int]:
-        """Examples per class (classification) or per positive label (multilabel)."""
+        """Examples per class (classification) or per positive label (multilabel; missing cells not counted)."""
         if self.task.kind == "regression":
             return {}
         if self.task.kind == "multilabel":
-            return {n: int(c) for n, c in zip(self.task.class_names, self.targets.sum(axis=0), strict=True)}
+            return {n: int(c) for n, c in zip(self.task.class_names, np.nansum(self.targets, axis=0), strict=True)}
         counts = Counter(int(t) for t in self.targets)
         return {n: counts.get(i, 0) for i, n in enumerate(self.task.class_names)}
 

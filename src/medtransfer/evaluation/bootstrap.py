@@ -86,12 +86,43 @@ def metric_rows(task: TaskSpec, y: np.ndarray, probs: np.ndarray, idx: np.ndarra
         }
     if task.kind == "regression":
         return _regression_rows(y[idx], probs[idx])
-    if np.isnan(y).any():  # missing labels would need per-label resampling; no interval rather than a wrong one
-        return {}
-    per_label = np.array([auroc_rows(y[idx, j] == 1, probs[idx, j]) for j in range(y.shape[1])])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # resamples where no label has both classes: NaN
-        return {"auroc": np.nanmean(per_label, axis=0)}
+    return _multilabel_rows(y, probs, idx)
+
+
+def _multilabel_rows(y: np.ndarray, probs: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy over observed cells, macro F1 and macro AUROC per resample; missing labels (NaN) count nowhere.
+
+    A resample is a row of counts over the original samples, so a label's observed cells are weighted by how
+    often their sample was drawn: the metrics of the resample, computed without materialising it.
+    """
+    counts = np.zeros(idx.shape, dtype=float)
+    np.add.at(counts, (np.arange(idx.shape[0])[:, None], idx), 1.0)
+    known = ~np.isnan(y)
+    truth = np.nan_to_num(y).astype(bool)
+    called = probs >= 0.5
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # resamples where a label lacks a class: NaN
+        right = counts @ (known & (called == truth)).astype(float)
+        accuracy = right.sum(axis=1) / (counts @ known.astype(float)).sum(axis=1)
+        f1, auroc = [], []
+        for j in range(y.shape[1]):
+            k = known[:, j]
+            tp = counts @ (k & truth[:, j] & called[:, j])
+            wrong = counts @ (k & (truth[:, j] != called[:, j]))
+            f1.append(2 * tp / (2 * tp + wrong))
+            auroc.append(_weighted_auroc(truth[k, j], probs[k, j], counts[:, k]))
+        return {"accuracy": accuracy, "f1": np.nanmean(f1, axis=0), "auroc": np.nanmean(auroc, axis=0)}
+
+
+def _weighted_auroc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mann–Whitney AUROC of one sample under (B, n) case weights, ties counted half."""
+    order = np.argsort(scores, kind="stable")
+    s, t, w = scores[order], truth[order], weights[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # runs of tied scores
+    pos = np.add.reduceat(w * t, starts, axis=1) if len(s) else np.zeros((len(w), 0))
+    neg = np.add.reduceat(w * ~t, starts, axis=1) if len(s) else np.zeros((len(w), 0))
+    below = np.cumsum(neg, axis=1) - neg
+    return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def _balanced_accuracy(y: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:

@@ -87,9 +87,12 @@ def _multilabel(task: TaskSpec, y: np.ndarray, probs: np.ndarray) -> tuple[dict,
             auprcs.append(row["auprc"])
         per_label[name] = row
     known = ~np.isnan(y)
+    f1s = [skm.f1_score(y[known[:, j], j].astype(int), pred[known[:, j], j], zero_division=0)
+           for j in range(y.shape[1]) if known[:, j].any()]  # fmt: skip
     m = {
-        "accuracy": float((pred[known] == y[known]).mean()),
-        "f1": float(skm.f1_score(np.nan_to_num(y).astype(int), pred, average="macro", zero_division=0)),
+        "accuracy": float((pred[known] == y[known]).mean()) if known.any() else None,
+        # macro F1 over labels, each on its observed cells only: a missing label is not a negative
+        "f1": float(np.mean(f1s)) if f1s else None,
         "auroc": float(np.mean(aurocs)) if aurocs else None,
         "auprc": float(np.mean(auprcs)) if auprcs else None,
     }

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medtransfer.data.task import TaskSpec
+from medtransfer.evaluation.predictions import prediction_arrays
 from medtransfer.report import plots
 
 METRIC_ORDER = (
@@ -100,17 +102,13 @@ def _figures(task: dict, rows: list[dict], log_rows: list[dict], metrics: dict) 
     if not rows:
         return figs
     names = task["class_names"]
+    spec = TaskSpec.from_dict(task)
+    y, probs = prediction_arrays(spec, rows)
     if task["kind"] == "regression":
-        y = np.array([float(r["label"]) for r in rows])
-        pred = np.array([float(r["prediction"]) for r in rows])
-        figs["Parity"] = plots.parity_plot(y, pred)
-        figs["Residuals"] = plots.residual_plot(y, pred)
+        figs["Parity"] = plots.parity_plot(y, probs)
+        figs["Residuals"] = plots.residual_plot(y, probs)
         return figs
-    probs = np.array([[float(r[f"prob_{n}"]) for n in names] for r in rows])
-    if task["kind"] == "multilabel":
-        onehot = np.array([[n in r["label"].split("|") for n in names] for r in rows], dtype=int)
-    else:
-        onehot = np.array([[r["label"] == n for n in names] for r in rows], dtype=int)
+    onehot = y if task["kind"] == "multilabel" else np.eye(len(names))[y]  # multi-label: NaN where missing
     if task["kind"] == "binary":  # one curve, for the positive class
         keep = [task["positive"]]
         onehot, probs, names = onehot[:, keep], probs[:, keep], [names[keep[0]]]

@@ -28,16 +28,23 @@ def _encode(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _observed(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cases whose label is known (multi-label cells may be missing: NaN)."""
+    known = ~np.isnan(y.astype(float))
+    return y[known].astype(int), p[known]
+
+
 def roc_plot(y_onehot: np.ndarray, probs: np.ndarray, names: list[str]) -> str:
     """ROC curve per class (one-vs-rest), with AUROC in the legend."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     fig, ax = _figure()
     for j, name in enumerate(names):
-        if len(np.unique(y_onehot[:, j])) < 2:
+        y, p = _observed(y_onehot[:, j], probs[:, j])
+        if len(np.unique(y)) < 2:
             continue
-        fpr, tpr, _ = roc_curve(y_onehot[:, j], probs[:, j])
-        ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y_onehot[:, j], probs[:, j]):.3f})")
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUROC {roc_auc_score(y, p):.3f})")
     ax.plot([0, 1], [0, 1], "k--", lw=0.8)
     ax.set(xlabel="1 − specificity (FPR)", ylabel="sensitivity (TPR)", title="ROC, test split")
     ax.legend(fontsize=7, loc="lower right")
@@ -49,10 +56,11 @@ def pr_plot(y_onehot: np.ndarray, probs: np.ndarray, names: list[str]) -> str:
 
     fig, ax = _figure()
     for j, name in enumerate(names):
-        if len(np.unique(y_onehot[:, j])) < 2:
+        y, p = _observed(y_onehot[:, j], probs[:, j])
+        if len(np.unique(y)) < 2:
             continue
-        prec, rec, _ = precision_recall_curve(y_onehot[:, j], probs[:, j])
-        ax.plot(rec, prec, label=f"{name} (AP {average_precision_score(y_onehot[:, j], probs[:, j]):.3f})")
+        prec, rec, _ = precision_recall_curve(y, p)
+        ax.plot(rec, prec, label=f"{name} (AP {average_precision_score(y, p):.3f})")
     ax.set(xlabel="recall", ylabel="precision", title="Precision–recall, test split", ylim=(0, 1.02))
     ax.legend(fontsize=7, loc="lower left")
     return _encode(fig)

@@ -69,3 +69,22 @@ def build_manifest(
         "backbone": backbone_card,
         "config": config,
     }
+
+
+# settings that say how to run, not what is computed: a resumed run may change them
+RESUME_FREE = ("resume", "progress", "overwrite")
+
+
+def resume_conflicts(recorded: dict, config: dict, data_hashes: dict[str, str]) -> list[str]:
+    """What differs between a run's manifest and the config and data it is now asked to resume with."""
+    import json
+
+    then = recorded.get("config", {})
+    now_ = json.loads(json.dumps(config, default=str))  # the manifest's own JSON types (tuples → lists)
+    keys = sorted((set(then) | set(now_)) - set(RESUME_FREE))
+    out = [f"{k}: {then.get(k)!r} then, {now_.get(k)!r} now" for k in keys if then.get(k) != now_.get(k)]
+    before = recorded.get("data_hashes", {})
+    changed = sorted(s for s in set(before) | set(data_hashes) if before.get(s) != data_hashes.get(s))
+    if changed:
+        out.append(f"data: the {', '.join(changed)} split(s) hold other samples or labels")
+    return out
