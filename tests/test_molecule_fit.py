@@ -93,7 +93,8 @@ def test_missing_multitask_labels_are_masked_in_metrics_predictions_and_compare(
     settings = {"backbone": "test_smiles_bert", "strategy": "full", "epochs": 2, "head_hidden": 8,
                 "label_column": "BBBP,BACE", "progress": False, "gallery": False}  # fmt: skip
     result = medtransfer.fit(str(two_assays), out=str(tmp_path / "run"), **settings)
-    rows = [r for r in csv.DictReader(open(result.run_dir / "predictions.csv")) if r["split"] == "test"]
+    lines = (result.run_dir / "predictions.csv").read_text().splitlines()
+    rows = [r for r in csv.DictReader(lines) if r["split"] == "test"]
     assert {r["label_BACE"] for r in rows} == {"", "0", "1"}  # missing cells stay missing
     aurocs, f1s = [], []
     for name in ("BBBP", "BACE"):
