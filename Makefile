@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python -m bench.breastmnist_transfer
 	$(BIN)/python -m bench.molecule_transfer
 	$(BIN)/python -m bench.reliability
+	$(BIN)/python -m bench.near_duplicates
 	$(BIN)/python -m bench.explanations
 
 lint: setup

@@ -63,8 +63,7 @@ def kill_trials(delays=(0.3, 0.8, 1.6)) -> tuple[int, int]:
 
 
 def pairs(table, splits) -> set[tuple[str, str]]:
-    exact, near = get_modality(table.modality).fingerprints(table.inputs)
-    report = audit_split(table, splits, exact, near)
+    report = audit_split(table, splits, get_modality(table.modality).fingerprints(table.inputs))
     return {(p["a"], p["b"]) for p in report.exact_duplicates + report.near_duplicates}
 
 

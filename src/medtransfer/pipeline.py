@@ -18,7 +18,7 @@ from medtransfer.adapt.saved_model import save_model
 from medtransfer.backbones.registry import create_backbone
 from medtransfer.config import FitConfig
 from medtransfer.data.hashing import table_hash
-from medtransfer.data.modality import Modality, get_modality
+from medtransfer.data.modality import Fingerprints, Modality, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import Split, make_split, subsample_train
 from medtransfer.data.table import SampleTable
@@ -68,8 +68,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
 
 def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     started = now()
-    (table, split), leakage = audit_data(cfg, table)
-    split = Split(resolve_leaks(table, split.indices, leakage, cfg.on_leak), split.method)
+    (table, split), leakage, prints = audit_data(cfg, table)
+    split = Split(resolve_leaks(table, split.indices, leakage, cfg.on_leak, prints), split.method)
     if leakage.moved:
         split.method += f"; leakage fix moved {len(leakage.moved)} samples"
     elif leakage.leaks:
@@ -206,16 +206,18 @@ def with_default_backbone(cfg: FitConfig, table: SampleTable | None = None) -> t
     return cfg.model_copy(update={"backbone": backbone}), table
 
 
-def audit_data(cfg: FitConfig, table: SampleTable | None = None) -> tuple[tuple[SampleTable, Split], LeakageReport]:
-    """Read and split the data as a fit would, then audit that split for leakage."""
+def audit_data(
+    cfg: FitConfig, table: SampleTable | None = None
+) -> tuple[tuple[SampleTable, Split], LeakageReport, Fingerprints]:
+    """Read and split the data as a fit would, then audit that split for leakage (with the fingerprints used)."""
     table = _with_positive_class(table or read_data(cfg.data, cfg.read_options()), cfg.positive_class)
     _check_monitor(cfg, table)
     if cfg.split == "random":
         table = replace(table, groups=None)
     split = make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     split = subsample_train(table, split, cfg.max_train_samples, cfg.seed)
-    exact, near = get_modality(table.modality).fingerprints(table.inputs)
-    return (table, split), audit_split(table, split.indices, exact, near)
+    prints = get_modality(table.modality).fingerprints(table.inputs)
+    return (table, split), audit_split(table, split.indices, prints), prints
 
 
 def _score(

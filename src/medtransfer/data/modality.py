@@ -6,6 +6,8 @@ The pipeline looks a modality up by name and never branches on it; a new modalit
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,6 +18,17 @@ from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
 from medtransfer.registry import Registry
+
+
+@dataclass
+class Fingerprints:
+    """What the leakage audit compares: an exact key per input, optional packed-bit near-duplicate hashes, and
+    an optional confirmation that takes candidate row pairs (two index arrays) and says which are copies."""
+
+    exact: list[str]
+    near: np.ndarray | None = None
+    near_fraction: float = 0.02  # near candidates: hashes differing in at most this share of their bits
+    confirm: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
 
 class Modality(Protocol):
@@ -43,8 +56,8 @@ class Modality(Protocol):
     def describe(self, table: SampleTable, pre: dict) -> str:
         """One line for the report: what the inputs are and how they are fed to the model."""
 
-    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray | None]:
-        """Per-input exact keys (content hash, canonical SMILES, ...) and optional packed-bit near hashes."""
+    def fingerprints(self, inputs: list[Any]) -> Fingerprints:
+        """Per-input exact keys (content hash, InChIKey, ...), optional near hashes and their confirmation."""
 
     simple_features_name: str
     baseline_estimator: str  # "linear" (logistic regression / ridge) or "random_forest" on simple_features

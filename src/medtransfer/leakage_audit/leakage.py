@@ -1,7 +1,9 @@
 """Find leakage between splits from modality fingerprints (exact keys and near-duplicate hashes) and groups.
 
-Runs before every fit. ``--on-leak error`` stops, ``warn`` records it in the run, ``fix`` moves every
-leaking sample into the split of the first copy, training first (so test shrinks, never grows) and says so.
+Runs before every fit. ``--on-leak error`` stops, ``warn`` records it in the run, ``fix`` joins every set of
+rows linked by a copy or a shared group (a connected component: A~B~C moves together), moves each set that
+spans splits into its earliest split, training first (so test shrinks, never grows), then audits again and
+records what is left.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from medtransfer.data.modality import Fingerprints
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
 
 ORDER = ("train", "val", "test")
-NEAR_FRACTION = 0.02  # perceptual hashes differing in at most 2% of their bits are near-duplicates
 
 
 @dataclass
@@ -28,6 +30,7 @@ class LeakageReport:
     conflicting_labels: list[dict] = field(default_factory=list)
     repeated_inputs: int = 0  # rows whose input (same key: content hash, InChIKey, ...) occurs earlier too
     moved: list[dict] = field(default_factory=list)
+    after_fix: dict | None = None  # the audit of the fixed split (--on-leak fix): what is left, if anything
 
     @property
     def leaks(self) -> int:
@@ -40,16 +43,18 @@ class LeakageReport:
             f"{self.repeated_inputs} repeated inputs, {len(self.conflicting_labels)} with conflicting labels",
         ]
         text = "; ".join(parts)
-        return text + (f"; {len(self.moved)} samples moved to remove leakage" if self.moved else "")
+        if self.moved:
+            left = self.after_fix["leaks"] if self.after_fix else "?"
+            text += f"; {len(self.moved)} samples moved to remove leakage ({left} leaks left after the move)"
+        return text
 
     def to_dict(self) -> dict:
         return {**asdict(self), "summary": self.summary(), "leaks": self.leaks}
 
 
-def audit_split(
-    table: SampleTable, splits: dict[str, np.ndarray], exact: list[str], near: np.ndarray | None
-) -> LeakageReport:
-    """Audit ``splits`` (row indices) of ``table`` given per-row exact keys and optional packed-bit near hashes."""
+def audit_split(table: SampleTable, splits: dict[str, np.ndarray], prints: Fingerprints) -> LeakageReport:
+    """Audit ``splits`` (row indices) of ``table`` given its per-row fingerprints."""
+    exact, near = prints.exact, prints.near
     where = np.empty(len(table), dtype=object)
     for name, idx in splits.items():
         where[idx] = name
@@ -70,7 +75,7 @@ def audit_split(
                 }
             )
     if near is not None:
-        report.near_duplicates = _near_pairs(table, where, near, exact)
+        report.near_duplicates = _near_pairs(table, where, prints)
     if table.groups is not None:
         by_group: dict[str, set[str]] = defaultdict(set)
         for i, g in enumerate(table.groups):
@@ -89,10 +94,12 @@ def _pairs(table: SampleTable, where: np.ndarray, rows: list[int]) -> list[dict]
     ]
 
 
-def _near_pairs(table: SampleTable, where: np.ndarray, near: np.ndarray, exact: list[str]) -> list[dict]:
-    """Hamming distance between packed-bit hashes of rows in different splits (exact copies excluded)."""
-    bits = np.unpackbits(near, axis=1).astype(bool)
-    limit = int(NEAR_FRACTION * bits.shape[1])
+def _near_pairs(table: SampleTable, where: np.ndarray, prints: Fingerprints) -> list[dict]:
+    """Rows in different splits whose packed-bit hashes are within the Hamming limit, confirmed by the
+    modality's own check where it has one (exact copies excluded: they are listed already)."""
+    exact = prints.exact
+    bits = np.unpackbits(prints.near, axis=1).astype(bool)
+    limit = int(prints.near_fraction * bits.shape[1])
     out = []
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         ia, ib = np.flatnonzero(where == a), np.flatnonzero(where == b)
@@ -101,19 +108,25 @@ def _near_pairs(table: SampleTable, where: np.ndarray, near: np.ndarray, exact: 
         for start in range(0, len(ib), 64):  # blocks bound memory: |a| × 64 × bits
             block = ib[start : start + 64]
             dist = (bits[ia][:, None, :] != bits[block][None, :, :]).sum(axis=2)
-            for r, c in zip(*np.nonzero(dist <= limit), strict=True):
+            rows, cols = np.nonzero(dist <= limit)
+            keep = np.array([exact[ia[r]] != exact[block[c]] for r, c in zip(rows, cols, strict=True)], dtype=bool)
+            rows, cols = rows[keep], cols[keep]
+            if prints.confirm is not None and len(rows):
+                confirmed = prints.confirm(ia[rows], block[cols])
+                rows, cols = rows[confirmed], cols[confirmed]
+            for r, c in zip(rows, cols, strict=True):
                 i, j = ia[r], block[c]
-                if exact[i] != exact[j]:
-                    out.append(
-                        {"a": table.ids[i], "a_split": a, "b": table.ids[j], "b_split": b, "hamming": int(dist[r, c])}
-                    )
+                out.append(
+                    {"a": table.ids[i], "a_split": a, "b": table.ids[j], "b_split": b, "hamming": int(dist[r, c])}
+                )
     return out
 
 
 def resolve_leaks(
-    table: SampleTable, splits: dict[str, np.ndarray], report: LeakageReport, policy: str
+    table: SampleTable, splits: dict[str, np.ndarray], report: LeakageReport, policy: str, prints: Fingerprints
 ) -> dict[str, np.ndarray]:
-    """Apply ``policy``: ``error`` raises, ``warn`` keeps the splits, ``fix`` moves leaking rows (reported)."""
+    """Apply ``policy``: ``error`` raises, ``warn`` keeps the splits, ``fix`` moves linked rows together and
+    audits the result again (``report.moved``, ``report.after_fix``)."""
     if report.leaks == 0 or policy == "warn":
         return splits
     if policy == "error":
@@ -121,19 +134,40 @@ def resolve_leaks(
             f"leakage between splits: {report.summary()}. See the listed ids (medtransfer audit --data ...); "
             "fix the data, or pass --on-leak fix to move duplicates into one split, or --on-leak warn."
         )
-    where = {}
+    where = np.full(len(table), None, dtype=object)
     for name, idx in splits.items():
-        where.update({int(i): name for i in idx})
+        where[idx] = name
+    moved = _move_components(table, where, report)
+    fixed = {name: np.flatnonzero(where == name) for name in splits}
+    report.moved = moved
+    report.after_fix = audit_split(table, fixed, prints).to_dict()
+    return fixed
+
+
+def _move_components(table: SampleTable, where: np.ndarray, report: LeakageReport) -> list[dict]:
+    """Join rows linked by an exact or near copy or a shared group; move each linked set into its earliest
+    split (in place on ``where``). Returns the moves."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     row_of = {sample_id: i for i, sample_id in enumerate(table.ids)}
-    for pair in report.exact_duplicates + report.near_duplicates:
-        i = row_of[pair["b"]]
-        if where[i] != pair["a_split"]:
-            report.moved.append({"id": pair["b"], "from": where[i], "to": pair["a_split"]})
-            where[i] = pair["a_split"]
+    edges = [(row_of[p["a"]], row_of[p["b"]]) for p in report.exact_duplicates + report.near_duplicates]
     if report.shared_groups and table.groups is not None:
-        target = {g["group"]: min(g["splits"], key=ORDER.index) for g in report.shared_groups}  # earliest split
+        shared = {g["group"] for g in report.shared_groups}
+        first: dict[str, int] = {}
         for i, g in enumerate(table.groups):
-            if g in target and i in where and where[i] != target[g]:
-                report.moved.append({"id": table.ids[i], "from": where[i], "to": target[g]})
-                where[i] = target[g]
-    return {name: np.array(sorted(i for i, s in where.items() if s == name), dtype=int) for name in splits}
+            if g in shared and where[i] is not None:
+                edges.append((first.setdefault(g, i), i))
+    n = len(table)
+    a, b = (np.array(e, dtype=int) for e in zip(*edges, strict=True)) if edges else (np.zeros(0, int),) * 2
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    moves = []
+    for c in np.unique(component[a]) if len(a) else []:
+        members = [i for i in np.flatnonzero(component == c) if where[i] is not None]
+        target = min((where[i] for i in members), key=ORDER.index)
+        for i in members:
+            if where[i] != target:
+                moves.append({"id": table.ids[i], "from": where[i], "to": target})
+                where[i] = target
+    return moves

@@ -123,7 +123,10 @@ def _downscale(arr: np.ndarray) -> np.ndarray:
 
 
 def to_channels(arr: np.ndarray, channels: int) -> np.ndarray:
-    """Give a decoded image exactly ``channels`` channels (gray → RGB by replication, RGB → gray by luma)."""
+    """Give a decoded image exactly ``channels`` channels (gray → RGB by replication, RGB → gray by luma).
+    A 2-D array (H × W, as MedMNIST ships its gray sets) is one channel."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
     if arr.shape[2] == channels:
         return arr
     if channels == 3:

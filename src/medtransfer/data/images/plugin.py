@@ -10,6 +10,7 @@ import numpy as np
 from medtransfer.data.csv_table import pick_column, read_rows
 from medtransfer.data.images.dataset import AUGMENTS, ImageDataset, build_transform
 from medtransfer.data.images.decode import IMAGE_SUFFIXES, to_channels
+from medtransfer.data.images.fingerprints import NEAR_FRACTION, average_hashes, correlation_check, thumbnails
 from medtransfer.data.images.readers import (
     PATH_COLUMNS,
     read_image_csv,
@@ -17,7 +18,7 @@ from medtransfer.data.images.readers import (
     read_image_inputs,
     read_image_npz,
 )
-from medtransfer.data.modality import MODALITIES
+from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import ConfigError
@@ -74,19 +75,13 @@ class ImageModality:
         native = "×".join(map(str, next(iter(sizes)))) + " px" if len(sizes) == 1 else f"{len(sizes)} sizes"
         return f"{pre['in_chans']}-channel images, {native} native, resized to {pre['image_size']} px"
 
-    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray]:
-        """Exact content hashes and 256-bit average hashes (16×16 gray, above-mean bits) for the leakage audit."""
+    def fingerprints(self, inputs: list[Any]) -> Fingerprints:
+        """Content hashes; average hashes for near-copy candidates, confirmed by thumbnail correlation."""
         import hashlib
 
-        from PIL import Image
-
-        exact, near = [], np.zeros((len(inputs), 32), dtype=np.uint8)
-        for i, x in enumerate(inputs):
-            exact.append(hashlib.sha1(self.input_bytes(x)).hexdigest())
-            gray = to_channels(x, 1)[:, :, 0]
-            small = np.asarray(Image.fromarray(gray).resize((16, 16), Image.Resampling.BOX), dtype=np.float32)
-            near[i] = np.packbits(small.ravel() > small.mean())
-        return exact, near
+        exact = [hashlib.sha1(self.input_bytes(x)).hexdigest() for x in inputs]
+        check = correlation_check(thumbnails(inputs))
+        return Fingerprints(exact, average_hashes(inputs), NEAR_FRACTION, check)
 
     simple_features_name = "16×16 pixels + intensity histogram"
     baseline_estimator = "linear"

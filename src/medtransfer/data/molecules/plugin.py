@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from medtransfer.data.csv_table import pick_column
-from medtransfer.data.modality import MODALITIES
+from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.molecules.chem import inchikey_of, morgan_fingerprints
 from medtransfer.data.molecules.readers import (
     MOLECULE_SUFFIXES,
@@ -100,9 +100,9 @@ class MoleculeModality:
             f"{pre['tokenizer']['max_length']}"
         )
 
-    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], None]:
+    def fingerprints(self, inputs: list[Any]) -> Fingerprints:
         """InChIKeys: one key per molecule whatever SMILES spelled it (tautomers, charges layer included)."""
-        return [inchikey_of(s) for s in inputs], None
+        return Fingerprints([inchikey_of(s) for s in inputs])
 
     def simple_features(self, inputs: list[Any]) -> np.ndarray:
         return morgan_fingerprints(inputs)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from medtransfer.data.csv_table import pick_column, read_rows
-from medtransfer.data.modality import MODALITIES
+from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sequences.alphabets import SYMBOLS, guess_kind
 from medtransfer.data.sequences.corpora import read_corpus_pieces
@@ -114,9 +114,9 @@ class SequenceModality:
             "backbone"
         )
 
-    def fingerprints(self, inputs: list[Any]) -> tuple[list[str], np.ndarray]:
+    def fingerprints(self, inputs: list[Any]) -> Fingerprints:
         """Exact: the sequence's hash; near: a SimHash of its k-mer profile."""
-        return [hashlib.sha1(s.encode()).hexdigest() for s in inputs], simhash(inputs, self.name)
+        return Fingerprints([hashlib.sha1(s.encode()).hexdigest() for s in inputs], simhash(inputs, self.name))
 
     def simple_features(self, inputs: list[Any]) -> np.ndarray:
         return profile_features(inputs, self.name)
