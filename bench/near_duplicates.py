@@ -74,7 +74,8 @@ EDITS = {"JPEG q75": jpeg, "brightness +4, noise": bright_noise, "contrast ×1.1
 
 def tiles(image: np.ndarray, side: int = 28) -> list[np.ndarray]:
     h, w = image.shape[:2]
-    return [image[r : r + side, c : c + side] for r in range(0, h - side + 1, side) for c in range(0, w - side + 1, side)]
+    corners = [(r, c) for r in range(0, h - side + 1, side) for c in range(0, w - side + 1, side)]
+    return [image[r : r + side, c : c + side] for r, c in corners]
 
 
 def image_sets() -> dict[str, list[np.ndarray]]:
