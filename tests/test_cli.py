@@ -108,3 +108,63 @@ def test_audit_of_a_fasta_with_side_labels_finds_its_duplicates(tmp_path):
         clustered.stdout.startswith("0 exact") and "10 repeated inputs, 3 with conflicting labels" in clustered.stdout
     )
     assert not random.stdout.startswith("0 exact") and "exact_duplicates" in random.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("fit", ["--data", "x", "--bogus"]),
+        ("fit", ["--epochs"]),
+        ("predict", ["run", "--input", "a", "--bogus"]),
+        ("evaluate", ["run", "--data", "x", "extra-argument"]),
+        ("compare", ["a"]),
+        ("audit", ["--data"]),
+        ("explain", ["run", "--input", "a"]),
+        ("backbones", ["--nope"]),
+        ("pretrain", ["--modality", "dna"]),
+    ],
+)
+def test_a_usage_error_prints_the_usage_and_exits_2_without_a_traceback(command, args):
+    res = run_cli(command, *args)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "Error:" in res.stderr
+
+
+def test_fit_without_data_says_what_to_pass():
+    res = run_cli("fit")
+    assert_clean_failure(res, "no data given", "--data", "medtransfer datasets")
+
+
+def test_a_typo_in_the_strategy_fails_before_the_data_is_read(tmp_path):
+    res = run_cli("fit", "--data", str(tmp_path / "not-read.csv"), "--strategy", "ful")
+    assert_clean_failure(res, "unknown strategy 'ful'", "Did you mean 'full'")
+
+
+def test_fit_help_groups_options_and_shows_defaults_and_choices():
+    from medtransfer.cli import STRATEGY_NAMES
+    from medtransfer.strategies.strategy import STRATEGIES
+
+    assert sorted(STRATEGY_NAMES.split(", ")) == STRATEGIES.names()
+    res = subprocess.run([sys.executable, "-m", "medtransfer", "fit", "--help"], capture_output=True, text=True,
+                         env={**__import__("os").environ, "COLUMNS": "160"}, timeout=120)  # fmt: skip
+    out = res.stdout
+    for panel in ("Data", "Model and strategy", "Training", "Evaluation", "Run"):
+        assert f"─ {panel} " in out
+    assert "(one of: error, warn, fix)" in out and "linear_probe, partial, full" in out
+    assert "[default: (10)]" in out and "[default: (cosine)]" in out
+
+
+def test_backbones_fit_80_columns_without_cutting_names_and_hide_test_models():
+    import os
+
+    from medtransfer.api import backbones
+
+    res = subprocess.run([sys.executable, "-m", "medtransfer", "backbones"], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "80"}, timeout=120)  # fmt: skip
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    shown = {line.split()[0] for line in res.stdout.splitlines() if line.strip()}
+    names = {b["name"] for b in backbones()}
+    assert {n for n in names if not n.startswith("test_")} <= shown and not any(n.startswith("test_") for n in shown)
+    assert "hf:" in res.stdout and "timm:" in res.stdout and "file:" in res.stdout
+    assert "test_efficientnet" in subprocess.run([sys.executable, "-m", "medtransfer", "backbones", "--all"],
+                                                 capture_output=True, text=True, timeout=120).stdout  # fmt: skip

@@ -103,7 +103,7 @@ def test_load_predicts_exactly_what_the_run_scored(npz_data, tiny_fit_settings):
     loaded = medtransfer.load(result.run_dir)
     table = read_image_npz(npz_data)
     test = table.subset(np.where(table.split == "test")[0])
-    probs = loaded.predict(test.inputs)
+    probs = loaded.predict_proba(test.inputs)
     saved = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
     assert np.allclose(probs[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)
     evaluated = medtransfer.evaluate(result.run_dir, npz_data)
@@ -120,7 +120,7 @@ def test_temperature_scaling_is_fitted_on_validation_and_saved_with_the_model(np
     table = read_image_npz(npz_data)
     test = table.subset(np.where(table.split == "test")[0])
     saved = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
-    assert np.allclose(loaded.predict(test.inputs)[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)
+    assert np.allclose(loaded.predict_proba(test.inputs)[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)
 
 
 def test_predict_files_uses_saved_preprocessing(tmp_path, npz_data, tiny_fit_settings):
@@ -388,3 +388,29 @@ def test_an_interrupted_multiseed_run_resumes_without_redoing_finished_seeds(npz
     assert trained == [0, 1]  # seed 0 was finished: kept, not trained again
     assert result.metrics["seeds"] == [0, 1]
     assert set(result.metrics["test_per_seed"]) == {"0", "1"}
+
+
+def test_evaluate_replays_the_runs_own_split_on_data_without_one(image_folder, tiny_fit_settings, tmp_path):
+    """An image folder has no split column: evaluate must score the run's own test rows, not every row."""
+    result = medtransfer.fit(image_folder, strategy="full", **tiny_fit_settings)
+    evaluated = medtransfer.evaluate(result.run_dir, image_folder)
+    test_ids = {r["id"] for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"}
+    assert {r["id"] for r in evaluated["rows"]} == test_ids and evaluated["seen_in_training"] == 0
+    assert evaluated["metrics"]["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+    # the same images read another way (a copy of the folder) are other data: their training rows are counted
+    import shutil
+
+    copy = Path(shutil.copytree(image_folder, tmp_path / "copy"))
+    again = medtransfer.evaluate(result.run_dir, copy)
+    assert again["n"] == 24 and again["seen_in_training"] == 24 - len(test_ids)
+
+
+def test_predict_returns_labels_and_predict_proba_probabilities_for_2d_gray_arrays(npz_data, tiny_fit_settings):
+    result = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
+    loaded = medtransfer.load(result.run_dir)
+    images = list(np.load(npz_data)["test_images"][:4])  # (28, 28): the shape MedMNIST ships
+    assert images[0].ndim == 2
+    probs = loaded.predict_proba(images)
+    assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1)
+    labels = loaded.predict(images)
+    assert list(labels) == [loaded.task.class_names[i] for i in probs.argmax(axis=1)]

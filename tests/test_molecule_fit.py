@@ -60,6 +60,15 @@ def test_fit_on_bbbp_slice_beats_chance_and_lists_dropped_rows(tmp_path, bbbp_sl
     res = run_cli("predict", str(out), "--input", str(smi))
     assert res.returncode == 0, res.stderr
     assert res.stdout.splitlines()[0].startswith("new.smi:line 1\t")
+    smi.write_text("CCO\nC1CC\nc1ccccc1N\n")  # line 2 is invalid
+    res = run_cli("predict", str(out), "--input", str(smi))
+    assert_clean_failure(res, "line 2 'C1CC'", "--skip-invalid")
+    res = run_cli("predict", str(out), "--input", str(smi), "--skip-invalid", "--out", str(tmp_path / "p.csv"))
+    assert res.returncode == 0, res.stderr
+    predicted = [r["id"] for r in csv.DictReader((tmp_path / "p.csv").read_text().splitlines())]
+    assert predicted == ["new.smi:line 1", "new.smi:line 3"]
+    invalid = list(csv.DictReader((tmp_path / "p.invalid.csv").read_text().splitlines()))
+    assert [(d["file"], d["row"]) for d in invalid] == [("new.smi", "2")]
 
 
 @pytest.fixture

@@ -137,8 +137,8 @@ def test_a_hub_model_run_predicts_with_the_hub_folder_gone(tmp_path):
     hub = tiny_esm(tmp_path / "hub")
     result = medtransfer.fit("amp_tm", backbone=f"hf:{hub}", strategy="full", epochs=1, max_train_samples=40,
                              head_hidden=8, progress=False, gallery=False, out=str(tmp_path / "run"))  # fmt: skip
-    expected = medtransfer.load(result.run_dir).predict(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
+    expected = medtransfer.load(result.run_dir).predict_proba(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
     shutil.rmtree(hub)
     assert (result.run_dir / "model" / "tokenizer").is_dir()
-    again = medtransfer.load(result.run_dir).predict(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
+    again = medtransfer.load(result.run_dir).predict_proba(["GLFDIVKKVVGALGSL", "MKTAYIAKQR"])
     np.testing.assert_allclose(again, expected, atol=1e-6)

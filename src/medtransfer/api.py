@@ -29,11 +29,22 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     elif data is not None:
         settings["data"] = str(data)
     cfg = build_config(Path(config) if config else None, **settings)
+    _check_names(cfg)
     if cfg.backbone is None:
         cfg, table = with_default_backbone(cfg, table)
     if cfg.seeds > 1:
         return run_seeds(cfg, table)
     return run_with_scratch(cfg, table) if cfg.compare_scratch else run_fit(cfg, table)
+
+
+def _check_names(cfg) -> None:
+    """A typo'd strategy or backbone fails here, before any data is read."""
+    from medtransfer.backbones.registry import check_backbone_name
+    from medtransfer.strategies.strategy import STRATEGIES
+
+    STRATEGIES.get(cfg.strategy)
+    if cfg.backbone is not None:
+        check_backbone_name(cfg.backbone)
 
 
 def load(run: str | Path):
@@ -44,15 +55,34 @@ def load(run: str | Path):
 
 
 def evaluate(run: str | Path, data: str | Path, split: str | None = None, **read_options: Any) -> dict:
-    """Metrics of a finished run on new data (its test split when it has one; ``split="all"`` for every row)."""
+    """Metrics of a finished run on ``data``: on the run's own data, the run's own split is replayed (its test
+    split by default); other data is read with the run's read options (``read_options`` override them, e.g.
+    ``label_column``) and rows the run trained on are counted in ``seen_in_training``."""
     from medtransfer.inference import evaluate_data
 
-    return evaluate_data(run, str(data), ReadOptions(**read_options), split)
+    given = {k: v for k, v in read_options.items() if v is not None}
+    ReadOptions(**given)  # unknown options fail here, with their names
+    return evaluate_data(run, str(data), given, split)
 
 
-def predict(run: str | Path, inputs: list[str | Path]) -> list[dict]:
-    """Predictions for image files, folders or a CSV of paths, with the run's own preprocessing."""
-    return load(run).predict_files([Path(p) for p in inputs])
+def predict(
+    run: str | Path, inputs: list[str | Path], skip_invalid: bool = False, invalid_out: str | Path | None = None
+) -> list[dict]:
+    """Prediction rows for files, folders or a CSV / .smi / FASTA of inputs, with the run's own preprocessing.
+
+    An invalid input (unreadable image, bad SMILES, unknown residue) stops with an error naming it; with
+    ``skip_invalid`` it is left out, counted in a warning and, given ``invalid_out``, listed in that CSV."""
+    import logging
+
+    from medtransfer.evaluation.predictions import write_dropped
+
+    rows, dropped = load(run).predict_files([Path(p) for p in inputs], skip_invalid)
+    if dropped:
+        where = f"; listed in {invalid_out}" if invalid_out else ""
+        logging.getLogger("medtransfer").warning("%d invalid inputs left out%s", len(dropped), where)
+        if invalid_out:
+            write_dropped(dropped, Path(invalid_out))
+    return rows
 
 
 def explain(

@@ -22,83 +22,89 @@ app = typer.Typer(
 Opt = typer.Option
 
 
+DATA, MODEL, TRAIN, EVAL, RUN = "Data", "Model and strategy", "Training", "Evaluation", "Run"
+STRATEGY_NAMES = "linear_probe, partial, full, gradual, lora"  # the strategy registry's keys (tested)
+
+
+def _fit_opt(field: str, panel: str, help: str = "", *flags: str) -> typer.models.OptionInfo:
+    """An option for a FitConfig field: its effective default and its valid choices shown in --help.
+
+    Every option defaults to None so a YAML config can layer underneath; the default shown is FitConfig's."""
+    from typing import Literal, get_args, get_origin
+
+    from medtransfer.config import FitConfig
+
+    info = FitConfig.model_fields[field]
+    args = [info.annotation, *get_args(info.annotation)]
+    choices = next((get_args(a) for a in args if get_origin(a) is Literal), ())
+    default = info.default
+    shown = default if type(default) in (int, float) else {True: "on", False: "off", None: "auto"}.get(default, default)
+    text = help + (f" (one of: {', '.join(map(str, choices))})" if choices else "")  # [...] is rich markup
+    return Opt(*flags, help=text, show_default=str(shown), rich_help_panel=panel)
+
+
 @app.command()
 def fit(
-    data: Annotated[str | None, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")] = None,
-    config: Annotated[Path | None, Opt("--config", "-c", help="YAML with the same settings; flags override")] = None,
-    backbone: Annotated[
-        str | None, Opt(help="registry name, timm:<arch> or file:<path> (default: the best for the data's kind)")
+    data: Annotated[str | None, Opt("--data", "-d", help="built-in dataset (medtransfer datasets), folder, CSV, "
+                                    ".npz, FASTA or SDF", rich_help_panel=DATA)] = None,  # fmt: skip
+    label_column: Annotated[str | None, _fit_opt("label_column", DATA, "label column(s) of a CSV; a,b = multi-label")] = None,  # noqa: E501
+    path_column: Annotated[str | None, _fit_opt("path_column", DATA, "image path column (auto: path / image / file)")] = None,  # noqa: E501
+    input_column: Annotated[str | None, _fit_opt("input_column", DATA, "SMILES / sequence column (auto: by name)")] = None,  # noqa: E501
+    skip_invalid: Annotated[bool | None, _fit_opt("skip_invalid", DATA, "drop invalid records (listed in dropped.csv) instead of stopping", "--skip-invalid")] = None,  # noqa: E501
+    strip_salts: Annotated[bool | None, _fit_opt("strip_salts", DATA, "molecules: keep the largest fragment", "--strip-salts")] = None,  # noqa: E501
+    labels: Annotated[str | None, _fit_opt("labels", DATA, "FASTA: side CSV with an id column and --label-column")] = None,  # noqa: E501
+    label_pattern: Annotated[str | None, _fit_opt("label_pattern", DATA, "FASTA: regex whose group 1 is the label (auto: label=(\\S+))")] = None,  # noqa: E501
+    iupac: Annotated[str | None, _fit_opt("iupac", DATA, "DNA ambiguity codes: to N, kept, or refused")] = None,
+    long_inputs: Annotated[str | None, _fit_opt("long_inputs", DATA, "sequences longer than the backbone reads")] = None,  # noqa: E501
+    split: Annotated[str | None, _fit_opt("split", DATA, "auto: predefined, else groups / scaffolds / clusters, else stratified")] = None,  # noqa: E501
+    group_column: Annotated[str | None, _fit_opt("group_column", DATA, "patient / group id: no group in two splits")] = None,  # noqa: E501
+    split_column: Annotated[str | None, _fit_opt("split_column", DATA, "column with train / val / test per row")] = None,  # noqa: E501
+    val_fraction: Annotated[float | None, _fit_opt("val_fraction", DATA)] = None,
+    test_fraction: Annotated[float | None, _fit_opt("test_fraction", DATA)] = None,
+    max_train_samples: Annotated[int | None, _fit_opt("max_train_samples", DATA, "subsample training data (low-data studies)")] = None,  # noqa: E501
+    on_leak: Annotated[str | None, _fit_opt("on_leak", DATA, "leakage between splits")] = None,
+    task: Annotated[str | None, _fit_opt("task", DATA, "auto: inferred from the labels")] = None,
+    backbone: Annotated[str | None, _fit_opt("backbone", MODEL, "registry name (medtransfer backbones), hf:<repo>, timm:<arch>, file:<path>, or a folder; auto: the data's default")] = None,  # noqa: E501
+    arch: Annotated[str | None, _fit_opt("arch", MODEL, "timm architecture for file:<path> backbones")] = None,
+    pretrained: Annotated[bool | None, _fit_opt("pretrained", MODEL, "start from the pretrained weights", "--pretrained/--no-pretrained")] = None,  # noqa: E501
+    strategy: Annotated[str | None, _fit_opt("strategy", MODEL, f"what trains (one of: {STRATEGY_NAMES})")] = None,
+    unfreeze_blocks: Annotated[int | None, _fit_opt("unfreeze_blocks", MODEL, "blocks trained by 'partial'")] = None,  # noqa: E501
+    unfreeze_every: Annotated[int | None, _fit_opt("unfreeze_every", MODEL, "epochs per unfrozen block for 'gradual'")] = None,  # noqa: E501
+    pooling: Annotated[str | None, _fit_opt("pooling", MODEL, "token transformers (auto: mean)")] = None,
+    head: Annotated[str | None, _fit_opt("head", MODEL, "mlp: GAP → Dense(1024, ReLU) → Dense(n); linear: Dense(n)")] = None,  # noqa: E501
+    head_hidden: Annotated[int | None, _fit_opt("head_hidden", MODEL, "width of the mlp head's hidden layer")] = None,  # noqa: E501
+    dropout: Annotated[float | None, _fit_opt("dropout", MODEL, "dropout before the head's last layer")] = None,
+    image_size: Annotated[int | None, _fit_opt("image_size", MODEL, "input size in px (auto: the backbone's)")] = None,  # noqa: E501
+    augment: Annotated[str | None, _fit_opt("augment", TRAIN, "training augmentation")] = None,
+    epochs: Annotated[int | None, _fit_opt("epochs", TRAIN)] = None,
+    min_steps: Annotated[int | None, _fit_opt("min_steps", TRAIN, "small data: raise epochs until training takes this many steps")] = None,  # noqa: E501
+    batch_size: Annotated[int | None, _fit_opt("batch_size", TRAIN)] = None,
+    lr: Annotated[float | None, _fit_opt("lr", TRAIN, "head learning rate; pretrained blocks get less")] = None,
+    backbone_lr_scale: Annotated[float | None, _fit_opt("backbone_lr_scale", TRAIN, "backbone lr = lr × this at the top block (auto: the card's, else 0.1)")] = None,  # noqa: E501
+    layer_decay: Annotated[float | None, _fit_opt("layer_decay", TRAIN, "lr factor per block further from the output (auto: the card's, else 0.8)")] = None,  # noqa: E501
+    weight_decay: Annotated[float | None, _fit_opt("weight_decay", TRAIN)] = None,
+    scheduler: Annotated[str | None, _fit_opt("scheduler", TRAIN)] = None,
+    class_weights: Annotated[bool | None, _fit_opt("class_weights", TRAIN, "weight classes by inverse frequency", "--class-weights/--no-class-weights")] = None,  # noqa: E501
+    patience: Annotated[int | None, _fit_opt("patience", TRAIN, "early-stopping patience in validations")] = None,
+    monitor: Annotated[str | None, _fit_opt("monitor", TRAIN, "validation metric for early stopping and the checkpoint")] = None,  # noqa: E501
+    subgroup_column: Annotated[str | None, _fit_opt("subgroup_column", EVAL, "attribute column(s), e.g. sex,site: metrics per subgroup")] = None,  # noqa: E501
+    positive_class: Annotated[str | None, _fit_opt("positive_class", EVAL, "binary: the class sensitivity refers to")] = None,  # noqa: E501
+    target_sensitivity: Annotated[float | None, _fit_opt("target_sensitivity", EVAL, "binary: operating point reaching this sensitivity on validation (auto: Youden)")] = None,  # noqa: E501
+    calibrate: Annotated[str | None, _fit_opt("calibrate", EVAL, "temperature: fitted on validation")] = None,
+    seeds: Annotated[int | None, _fit_opt("seeds", EVAL, "N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,  # noqa: E501
+    compare_scratch: Annotated[bool | None, _fit_opt("compare_scratch", EVAL, "also train the same architecture from scratch (every weight); report the transfer gain", "--compare-scratch")] = None,  # noqa: E501
+    gallery: Annotated[bool | None, _fit_opt("gallery", EVAL, "report: explain the most confident right and wrong cases", "--gallery/--no-gallery")] = None,  # noqa: E501
+    seed: Annotated[int | None, _fit_opt("seed", RUN, "every random draw derives from it")] = None,
+    config: Annotated[
+        Path | None, Opt("--config", "-c", help="YAML with the same settings; flags override", rich_help_panel=RUN)
     ] = None,
-    arch: Annotated[str | None, Opt(help="timm architecture for file:<path> backbones")] = None,
-    pretrained: Annotated[bool | None, Opt("--pretrained/--no-pretrained", help="start from random weights")] = None,
-    strategy: Annotated[str | None, Opt(help="linear_probe | partial | full | gradual | lora")] = None,
-    unfreeze_blocks: Annotated[int | None, Opt(help="blocks trained by 'partial'")] = None,
-    unfreeze_every: Annotated[int | None, Opt(help="epochs per unfrozen block for 'gradual'")] = None,
-    pooling: Annotated[str | None, Opt(help="token transformers: mean (default) | cls")] = None,
-    head: Annotated[str | None, Opt(help="mlp (GAP → 1024 ReLU → n) | linear")] = None,
-    image_size: Annotated[int | None, Opt(help="input size in px (default: the backbone's)")] = None,
-    augment: Annotated[str | None, Opt(help="none | light | strong")] = None,
-    epochs: Annotated[int | None, Opt()] = None,
-    min_steps: Annotated[int | None, Opt(help="small data: raise epochs until training takes this many steps")] = None,
-    batch_size: Annotated[int | None, Opt()] = None,
-    lr: Annotated[float | None, Opt(help="head learning rate; backbone blocks get less")] = None,
-    backbone_lr_scale: Annotated[float | None, Opt(help="backbone lr = lr × this (top block)")] = None,
-    layer_decay: Annotated[float | None, Opt(help="lr factor per block further from the output")] = None,
-    weight_decay: Annotated[float | None, Opt()] = None,
-    dropout: Annotated[float | None, Opt(help="dropout before the head's last layer")] = None,
-    scheduler: Annotated[str | None, Opt(help="cosine | onecycle | none")] = None,
-    class_weights: Annotated[bool | None, Opt("--class-weights/--no-class-weights")] = None,
-    patience: Annotated[int | None, Opt(help="early-stopping patience in epochs")] = None,
-    monitor: Annotated[str | None, Opt(help="val_loss | val_auroc")] = None,
-    label_column: Annotated[str | None, Opt(help="label column(s) of a CSV; comma-separated = multi-label")] = None,
-    path_column: Annotated[str | None, Opt()] = None,
-    input_column: Annotated[str | None, Opt(help="SMILES / sequence column of a CSV (default: by name)")] = None,
-    skip_invalid: Annotated[
-        bool | None, Opt("--skip-invalid", help="drop invalid records (listed in dropped.csv) instead of stopping")
-    ] = None,
-    strip_salts: Annotated[bool | None, Opt("--strip-salts", help="molecules: keep the largest fragment")] = None,
-    labels: Annotated[
-        str | None, Opt(help="FASTA: side CSV with an id column (the header's first word) and --label-column")
-    ] = None,
-    label_pattern: Annotated[
-        str | None, Opt(help="FASTA: regex whose group 1 is the label in each header (default label=(\\S+))")
-    ] = None,
-    iupac: Annotated[str | None, Opt(help="DNA ambiguity codes: n (to N) | keep | error")] = None,
-    long_inputs: Annotated[
-        str | None, Opt(help="sequences longer than the backbone reads: truncate | window (encode every window)")
-    ] = None,
-    split: Annotated[
-        str | None, Opt(help="auto (predefined, else groups / scaffolds, else stratified) | random")
-    ] = None,
-    group_column: Annotated[str | None, Opt(help="patient / group id: no group in two splits")] = None,
-    split_column: Annotated[str | None, Opt(help="column with train / val / test per row")] = None,
-    subgroup_column: Annotated[str | None, Opt(help="attribute column(s), e.g. sex,site: metrics per subgroup")] = None,
-    task: Annotated[str | None, Opt(help="binary | multiclass | multilabel | regression (default: inferred)")] = None,
-    positive_class: Annotated[str | None, Opt(help="binary: the class sensitivity refers to")] = None,
-    target_sensitivity: Annotated[
-        float | None, Opt(help="binary: operating point reaching this sensitivity on validation (default Youden)")
-    ] = None,
-    calibrate: Annotated[str | None, Opt(help="none | temperature (fitted on validation)")] = None,
-    val_fraction: Annotated[float | None, Opt()] = None,
-    test_fraction: Annotated[float | None, Opt()] = None,
-    max_train_samples: Annotated[int | None, Opt(help="subsample training data (low-data studies)")] = None,
-    on_leak: Annotated[str | None, Opt(help="leakage between splits: error | warn | fix")] = None,
-    seed: Annotated[int | None, Opt()] = None,
-    seeds: Annotated[int | None, Opt(help="N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,
-    compare_scratch: Annotated[
-        bool | None, Opt("--compare-scratch", help="also train from scratch; report the transfer gain")
-    ] = None,
-    gallery: Annotated[
-        bool | None, Opt("--gallery/--no-gallery", help="report: explain the most confident right and wrong cases")
-    ] = None,
-    deterministic: Annotated[bool | None, Opt("--deterministic/--no-deterministic")] = None,
-    out: Annotated[
-        str | None, Opt("--out", "-o", help="run directory (default runs/<data>-<backbone>-<strategy>)")
-    ] = None,
-    resume: Annotated[bool | None, Opt("--resume/--no-resume", help="continue an interrupted run")] = None,
-    overwrite: Annotated[bool | None, Opt("--overwrite/--no-overwrite")] = None,
-    trust_checkpoint: Annotated[bool | None, Opt("--trust-checkpoint", help="allow pickled weights files")] = None,
-    progress: Annotated[bool | None, Opt("--progress/--no-progress")] = None,
+    out: Annotated[str | None, _fit_opt("out", RUN, "run directory (auto: runs/<data>-<backbone>-<strategy>)", "--out", "-o")] = None,  # noqa: E501
+    resume: Annotated[bool | None, _fit_opt("resume", RUN, "continue an interrupted run (refused if its config or data changed)", "--resume/--no-resume")] = None,  # noqa: E501
+    overwrite: Annotated[bool | None, _fit_opt("overwrite", RUN, "replace a finished run at --out", "--overwrite/--no-overwrite")] = None,  # noqa: E501
+    deterministic: Annotated[bool | None, _fit_opt("deterministic", RUN, "deterministic kernels", "--deterministic/--no-deterministic")] = None,  # noqa: E501
+    trust_checkpoint: Annotated[bool | None, _fit_opt("trust_checkpoint", RUN, "allow pickled weight files (file:<path>.pt)", "--trust-checkpoint")] = None,  # noqa: E501
+    trust_remote_code: Annotated[bool | None, _fit_opt("trust_remote_code", RUN, "let an hf: model run its own Python code (e.g. DNABERT-2)", "--trust-remote-code")] = None,  # noqa: E501
+    progress: Annotated[bool | None, _fit_opt("progress", RUN, "progress bars", "--progress/--no-progress")] = None,  # noqa: E501
 ) -> None:
     """Fine-tune a pretrained backbone and write runs/<name>/ with metrics, predictions, model and report."""
     from medtransfer.api import fit as api_fit
@@ -163,15 +169,24 @@ def pretrain(
 def evaluate(
     run: Annotated[Path, typer.Argument(help="a finished run directory")],
     data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV or .npz")],
-    split: Annotated[str | None, Opt(help="train | val | test | all (default: test if present, else all)")] = None,
-    label_column: Annotated[str, Opt()] = "label",
+    split: Annotated[
+        str | None, Opt(help="train, val, test or all (default: the run's own test split on its own data; else the "
+                        "data's test split, else all)")  # fmt: skip
+    ] = None,
+    label_column: Annotated[str | None, Opt(help="default: the run's")] = None,
+    input_column: Annotated[str | None, Opt(help="default: the run's")] = None,
+    path_column: Annotated[str | None, Opt(help="default: the run's")] = None,
+    label_pattern: Annotated[str | None, Opt(help="FASTA: default: the run's")] = None,
+    labels: Annotated[str | None, Opt(help="FASTA side labels CSV: default: the run's")] = None,
     out: Annotated[Path | None, Opt("--out", "-o", help="write metrics.json and predictions.csv here")] = None,
 ) -> None:
-    """Score a saved model on data, with exactly the preprocessing it was trained with."""
+    """Score a saved model on data, with exactly the preprocessing and read options it was trained with; on the
+    run's own data its own split is replayed, so the test split is the rows it never saw."""
     from medtransfer.api import evaluate as api_evaluate
     from medtransfer.evaluation.predictions import write_predictions
 
-    result = api_evaluate(run, data, split=split, label_column=label_column)
+    result = api_evaluate(run, data, split=split, label_column=label_column, input_column=input_column,
+                          path_column=path_column, label_pattern=label_pattern, labels_file=labels)  # fmt: skip
     _print_metrics({"task": result["task"], result["data"]: result["metrics"]})
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -185,12 +200,16 @@ def predict(
     run: Annotated[Path, typer.Argument(help="a finished run directory")],
     inputs: Annotated[list[Path], Opt("--input", "-i", help="image files, folders, or a CSV with a path column")],
     out: Annotated[Path | None, Opt("--out", "-o", help="CSV to write (default: print)")] = None,
+    skip_invalid: Annotated[
+        bool, Opt("--skip-invalid", help="leave invalid inputs out (listed in <out>.invalid.csv) instead of stopping")
+    ] = False,
 ) -> None:
     """Predict new inputs with a saved model."""
     from medtransfer.api import predict as api_predict
     from medtransfer.evaluation.predictions import write_predictions
 
-    rows = api_predict(run, inputs)
+    invalid = out.with_suffix(".invalid.csv") if out else None
+    rows = api_predict(run, inputs, skip_invalid=skip_invalid, invalid_out=invalid)
     if out:
         write_predictions(rows, out)
         typer.echo(f"{len(rows)} predictions written to {out}")
@@ -262,14 +281,20 @@ def audit(
 
 
 @app.command()
-def backbones() -> None:
-    """List built-in backbones with weight source and licence."""
+def backbones(
+    all_: Annotated[bool, Opt("--all", help="also list the tiny test_* models (for tests and examples)")] = False,
+) -> None:
+    """List built-in backbones with weight source and licence, and how to name any other model."""
     from medtransfer.api import backbones as api_backbones
 
+    rows = [r for r in api_backbones() if all_ or not r["name"].startswith("test_")]
     _table(
-        api_backbones(),
-        ("name", "modality", "source", "licence", "params"),
-        "also: timm:<architecture> (online) and file:<path> --arch <architecture>",
+        rows,
+        ("name", "modality", "params", "licence", "source"),
+        "Any other model: hf:<hub repo or local folder> (a Hugging Face encoder with its tokenizer; "
+        "--trust-remote-code if it ships code), timm:<architecture> (timm's pretrained weights, online), "
+        "file:<weights file> --arch <timm architecture> (local weights), or the folder medtransfer pretrain "
+        "wrote." + ("" if all_ else " --all also lists the tiny test_* models."),
     )
 
 
@@ -313,10 +338,15 @@ def report(run: Annotated[Path, typer.Argument(help="a run directory")]) -> None
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], footer: str) -> None:
+    """A table whose first column (a name to type) is never cut or wrapped; later columns wrap to fit."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*columns)
+    table = Table(show_lines=False, pad_edge=False, box=None)
+    for k, column in enumerate(columns):
+        first = k == 0
+        table.add_column(column, no_wrap=first, min_width=max(len(str(r.get(column, ""))) for r in rows) if first
+                         else None, overflow="fold", ratio=None if first else 1)  # fmt: skip
     for r in rows:
         table.add_row(*(str(r.get(c, "")) for c in columns))
     console = Console()
@@ -388,7 +418,8 @@ def _configure_logging() -> None:
 
 
 def main() -> None:
-    """Console entry point: a MedtransferError becomes one line on stderr and exit status 2."""
+    """Console entry point: a MedtransferError becomes one line on stderr and exit status 2; so does a usage
+    error (an unknown option, a missing value), printed with the command's usage line, as click prints it."""
     _configure_logging()
     try:
         app(standalone_mode=False)
@@ -399,10 +430,18 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # click's usage errors: print like click does, exit 2
-        import click
+    except _usage_errors() as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The exception classes click raises for bad command lines: typer ≥ 0.20 raises its vendored copy."""
+    import click
+
+    found: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # a typer that uses click itself
+        return tuple(found)
+    return (*found, ClickException)

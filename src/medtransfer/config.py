@@ -133,6 +133,11 @@ def build_config(config_file: Path | None = None, **overrides: Any) -> FitConfig
             raise ConfigError(f"{config_file} must hold a mapping of setting: value.")
         values.update({k.replace("-", "_"): v for k, v in loaded.items()})
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if not values.get("data"):
+        raise ConfigError(
+            "no data given: pass --data with a built-in dataset (medtransfer datasets lists them), a folder with one "
+            "sub-folder per class, a CSV, an .npz, a FASTA or an SDF file; or -c config.yaml holding 'data: ...'."
+        )
     try:
         return FitConfig(**values)
     except ValidationError as exc:

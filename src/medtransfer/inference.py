@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from medtransfer.data.sources import read_data
 from medtransfer.data.table import SampleTable
 from medtransfer.data.task import TaskSpec
 from medtransfer.errors import DataError, RunError
-from medtransfer.evaluation.metrics import compute_metrics, probabilities
+from medtransfer.evaluation.metrics import compute_metrics, predicted_labels, probabilities
 from medtransfer.evaluation.predictions import prediction_rows
 from medtransfer.train.predict import model_outputs
+
+log = logging.getLogger("medtransfer")
 
 
 @dataclass
@@ -31,20 +34,32 @@ class LoadedModel:
     modality: Modality
     run_dir: Path
 
-    def predict(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
-        """Probabilities per class (classification / multi-label) or predictions (regression)."""
+    def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
+        """Probabilities (n, classes) for classification and multi-label tasks; predictions for regression."""
         ds = self.modality.dataset(inputs, None, self.preprocessing, train=False)
         return probabilities(self.task, model_outputs(self.model, ds, batch_size))
 
-    def predict_files(self, sources: list[Path]) -> list[dict]:
-        """Rows of id, prediction and probabilities for files, folders or a CSV of paths."""
-        inputs, ids = self.modality.read_inputs(sources)
-        return prediction_rows(self.task, ids, "predict", None, self.predict(inputs))
+    def predict(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
+        """Labels, as scikit-learn's ``predict``: class names (classification), a 0/1 matrix (multi-label), or
+        values (regression). ``predict_proba`` gives the probabilities."""
+        predicted = predicted_labels(self.task, self.predict_proba(inputs, batch_size))
+        if self.task.is_classification:
+            return np.asarray(self.task.class_names, dtype=object)[predicted]
+        return predicted
+
+    def predict_files(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[dict], list[dict]]:
+        """(rows of id, prediction and probabilities, invalid inputs left out) for files, folders or a CSV.
+
+        An invalid input stops with an error naming it, unless ``skip_invalid`` leaves it out (and lists it)."""
+        inputs, ids, dropped = self.modality.read_inputs(sources, skip_invalid)
+        if not inputs:
+            raise DataError(f"no valid inputs in {', '.join(map(str, sources))}.")
+        return prediction_rows(self.task, ids, "predict", None, self.predict_proba(inputs)), dropped
 
     def evaluate(self, table: SampleTable) -> tuple[dict, dict, list[dict]]:
         """(metrics, details, prediction rows) on ``table``, whose classes are matched to the model's by name."""
         table = self._align_classes(table)
-        probs = self.predict(table.inputs)
+        probs = self.predict_proba(table.inputs)
         metrics, details = compute_metrics(self.task, table.targets, probs)
         return metrics, details, prediction_rows(self.task, table.ids, "evaluate", table.targets, probs)
 
@@ -86,19 +101,68 @@ def evaluation_rows(table: SampleTable, split: str | None) -> SampleTable:
     return table.subset(index)
 
 
-def evaluate_data(run: str | Path, data: str, opts: ReadOptions | None = None, split: str | None = None) -> dict:
-    """Metrics of a finished run on ``data`` (built-in name or path), with the run's own preprocessing."""
+def evaluate_data(run: str | Path, data: str, opts: dict | None = None, split: str | None = None) -> dict:
+    """Metrics of a finished run on ``data`` (built-in name or path), with the run's own preprocessing.
+
+    On the data the run was trained on, the run's own split is replayed (same read options, seed and leakage
+    fix), so the test split means the rows the model never saw. Other data is read with the run's read
+    options (``opts`` overrides them), and rows the model trained on are counted and warned about.
+    """
     loaded = load(run)
-    table = evaluation_rows(read_data(data, opts or ReadOptions(), for_training=False), split)
+    config = _run_config(loaded.run_dir)
+    if config and data == config["data"] and not opts:
+        from medtransfer.pipeline import replay_split
+
+        table, used = replay_split(loaded.run_dir, split)
+        source = f"{data}, the run's own {used} split"
+    else:
+        read = {**_read_options(config), **(opts or {})}
+        table = evaluation_rows(read_data(data, ReadOptions(**read), for_training=False), split)
+        source = data
+    seen = _trained_on(loaded, table)
+    if seen:
+        log.warning("%d of %d evaluated rows were in this run's training or validation data: these figures are "
+                    "optimistic. Evaluate on held-out data (or the run's own data: its test split is replayed).",
+                    seen, len(table))  # fmt: skip
     metrics, details, rows = loaded.evaluate(table)
     return {
         "task": loaded.task.kind,
-        "data": data,
+        "data": source,
         "n": len(table),
+        "seen_in_training": seen,
         "metrics": metrics,
         "details": details,
         "rows": rows,
     }
+
+
+def _run_config(run_dir: Path) -> dict | None:
+    import yaml
+
+    path = run_dir / "config.yaml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
+
+
+def _read_options(config: dict | None) -> dict:
+    """The run's own read options (column names, FASTA label pattern, ...), as the fit read its data."""
+    if not config:
+        return {}
+    from medtransfer.config import FitConfig
+
+    options = FitConfig(**config).read_options().model_dump()
+    return {k: v for k, v in options.items() if k not in ("subgroup_columns", "skip_invalid")}
+
+
+def _trained_on(loaded: LoadedModel, table: SampleTable) -> int:
+    """How many of ``table``'s inputs the run trained or validated on (0 for runs that did not record it)."""
+    from medtransfer.data.hashing import row_hashes
+    from medtransfer.run.rundir import TRAINED_ON
+
+    path = loaded.run_dir / TRAINED_ON
+    if not path.is_file():
+        return 0
+    known = set(path.read_text().split())
+    return sum(h in known for h in row_hashes(table, loaded.modality.input_bytes))
 
 
 __all__ = ["LoadedModel", "evaluate_data", "load"]

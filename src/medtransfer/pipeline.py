@@ -17,7 +17,7 @@ from medtransfer.adapt.model import TransferModel
 from medtransfer.adapt.saved_model import save_model
 from medtransfer.backbones.registry import create_backbone
 from medtransfer.config import FitConfig
-from medtransfer.data.hashing import table_hash
+from medtransfer.data.hashing import row_hashes, table_hash
 from medtransfer.data.modality import Fingerprints, Modality, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import Split, make_split, subsample_train
@@ -32,7 +32,7 @@ from medtransfer.explanations.gallery import write_gallery
 from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
 from medtransfer.run.manifest import build_manifest, now, resume_conflicts
-from medtransfer.run.rundir import RunDir
+from medtransfer.run.rundir import TRAINED_ON, RunDir, atomic_write_text
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
 from medtransfer.train.feature_cache import cache_features, feature_key
@@ -123,6 +123,8 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     run.write_json("manifest.json", manifest)
     run.write_json("data_summary.json", summary)
     run.write_json("audit.json", leakage.to_dict())
+    trained_on = sorted({h for name in ("train", "val") for h in row_hashes(parts[name], modality.input_bytes)})
+    atomic_write_text(run.path(TRAINED_ON), "\n".join(trained_on) + "\n")  # evaluate warns on overlap
     if table.dropped:
         write_dropped(table.dropped, run.path("dropped.csv"))
 
@@ -173,6 +175,22 @@ def load_result(run_dir: Path, cfg: FitConfig) -> FitResult:
 
     model, _ = load_model(run_dir / "model")
     return FitResult(run_dir, json.loads((run_dir / "metrics.json").read_text()), model, cfg)
+
+
+def replay_split(run_dir: Path, split: str | None) -> tuple[SampleTable, str]:
+    """The rows of ``split`` (default test; ``all`` for every row) exactly as the run at ``run_dir`` split its
+    own data: the same read options, seed, subsampling and leakage fix. Returns them and the split's name."""
+    import yaml
+
+    cfg = FitConfig(**yaml.safe_load((run_dir / "config.yaml").read_text()))
+    (table, parts), leakage, prints = audit_data(cfg)
+    indices = resolve_leaks(table, parts.indices, leakage, "warn" if cfg.on_leak == "error" else cfg.on_leak, prints)
+    if split == "all":
+        return table.subset(np.sort(np.concatenate(list(indices.values())))), "all"
+    wanted = split or ("test" if len(indices.get("test", [])) else "val")
+    if wanted not in indices or not len(indices[wanted]):
+        raise ConfigError(f"{run_dir} has no {wanted!r} split; choose train, val, test or all.")
+    return table.subset(indices[wanted]), wanted
 
 
 def _resumable_manifest(cfg: FitConfig, hashes: dict[str, str]) -> dict | None:

@@ -223,6 +223,41 @@ def _cls_pooling_on_a_cnn(d: Path) -> list[str]:
     return ["--data", str(_fasta(d / "seqs.fa", _dna_records())), "--backbone", "dna_cnn", "--pooling", "cls"]
 
 
+def _single_class_folder(d: Path) -> list[str]:
+    root = d / "imgs"
+    for i in range(6):
+        _png(root / "benign" / f"{i}.png", value=i)
+    return ["--data", str(root)]
+
+
+def _one_class_csv(d: Path) -> list[str]:
+    _image_folder(d / "imgs")
+    rows = [f"imgs/{c}/{i}.png,tumour" for c in ("benign", "malignant") for i in range(4)]
+    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+
+
+def _one_class_fasta(d: Path) -> list[str]:
+    records = [(f"s{i} label=exon", seq) for i, (_, seq) in enumerate(_dna_records())]
+    return ["--data", str(_fasta(d / "seqs.fa", records)), "--backbone", "test_dna_bert"]
+
+
+def _all_empty_label_column(d: Path) -> list[str]:
+    _image_folder(d / "imgs")
+    rows = [f"imgs/{c}/{i}.png," for c in ("benign", "malignant") for i in range(4)]
+    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+
+
+def _duplicate_columns(d: Path) -> list[str]:
+    _image_folder(d / "imgs")
+    rows = [f"imgs/{c}/{i}.png,{c},{c}" for c in ("benign", "malignant") for i in range(4)]
+    return ["--data", str(_csv(d / "labels.csv", "path,label,label\n" + "\n".join(rows) + "\n"))]
+
+
+def _aligned_lowercase_dna(d: Path) -> list[str]:
+    records = [(h, seq.lower()[:10] + "--" + seq.lower()[10:30] + "." + seq.lower()[30:]) for h, seq in _dna_records()]
+    return ["--data", str(_fasta(d / "aligned.fa", records)), "--backbone", "test_dna_bert"]
+
+
 CASES = [
     BadInput("truncated PNG", _truncated, ("broken.png", "Fix or remove")),
     BadInput("corrupt JPEG", _corrupt_jpeg, ("noise.jpg",)),
@@ -255,6 +290,13 @@ CASES = [
         ("seqs.fa, line 15", "'s7' has no row in labels.csv", "1 of 12"),
     ),  # fmt: skip
     BadInput("--pooling cls on a CNN", _cls_pooling_on_a_cnn, ("--pooling cls", "dna_cnn", "pools its own way")),
+    BadInput("image folder with a single class", _single_class_folder, ("only 'benign'", "at least two classes")),
+    BadInput("CSV whose labels are one class", _one_class_csv, ("single class 'tumour'", "at least two")),
+    BadInput("FASTA whose labels are one class", _one_class_fasta, ("seqs.fa", "single class 'exon'", "at least two")),
+    BadInput("label column all empty", _all_empty_label_column, ("'label'", "no value")),
+    BadInput("duplicate column names", _duplicate_columns, ("labels.csv", "'label'", "twice")),
+    BadInput("aligned lower-case DNA (gaps)", _aligned_lowercase_dna,
+             ("aligned.fa", "alignment gap '-', '.'", "unaligned DNA sequence")),  # fmt: skip
 ]
 
 

@@ -117,8 +117,8 @@ def test_sdf_records_with_label_field(tmp_path):
     path.write_text("$$$$\n".join(blocks) + "$$$$\n")
     table = read_sdf(path, ReadOptions(label_column="active"))
     assert table.inputs == ["CCO", "c1ccccc1", "CCN", "CCCl"] and table.targets.tolist() == [1, 0, 1, 0]
-    smiles, ids = read_smiles_inputs([path])
-    assert smiles == table.inputs and ids[0] == "mols.sdf:record 1"
+    smiles, ids, dropped = read_smiles_inputs([path])
+    assert smiles == table.inputs and ids[0] == "mols.sdf:record 1" and dropped == []
 
 
 def test_scaffold_split_puts_no_scaffold_in_two_splits():

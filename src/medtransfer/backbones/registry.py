@@ -94,6 +94,21 @@ def _resolve(
     return BACKBONES.get(name)(pretrained=pretrained, in_chans=in_chans)
 
 
+SCHEMES = ("hf:", "timm:", "file:")
+
+
+def check_backbone_name(name: str) -> None:
+    """Fail fast (before any data is read) on a registry name that does not exist, with close matches."""
+    if name.startswith(SCHEMES) or Path(name).expanduser().is_dir():
+        return
+    _load_plugins()
+    if name not in BACKBONES:
+        raise BackboneError(
+            BACKBONES.unknown_message(name) + " Or use hf:<repo or folder>, timm:<arch>, file:<path> --arch <arch>, "
+            "or a folder written by medtransfer pretrain."
+        )
+
+
 def list_backbones() -> list[dict]:
     """Registered backbones with their modality, weight source and licence (for ``medtransfer backbones``)."""
     _load_plugins()

@@ -31,6 +31,12 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         dialect = csv.excel
     reader = csv.DictReader(text.splitlines(), dialect=dialect)
     header = [h.strip() for h in (reader.fieldnames or [])]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:  # a dict per row would keep only the last of them, silently
+        raise DataError(
+            f"{path.name}: column(s) {', '.join(repr(h) for h in twice)} appear twice in the header. Rename or remove "
+            "the copies so each column name is unique."
+        )
     reader.fieldnames = header
     rows = [{k: (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
     return header, rows
@@ -92,5 +98,5 @@ def refuse_invalid(path: Path, what: str, problems: list[str], skip_invalid: boo
     more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
     raise DataError(
         f"{path.name}: {len(problems)} invalid {what}: {'; '.join(problems[:5])}{more}. Fix them, or pass "
-        "--skip-invalid to drop them (each is listed in the run's dropped.csv)."
+        "--skip-invalid to leave them out (each is listed in dropped.csv)."
     )

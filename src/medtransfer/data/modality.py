@@ -41,8 +41,9 @@ class Modality(Protocol):
     def read(self, path: Path, opts: ReadOptions) -> SampleTable:
         """Read labelled samples from ``path``."""
 
-    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
-        """Read unlabelled inputs (for prediction) and their ids."""
+    def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
+        """Read unlabelled inputs (for prediction), their ids, and the invalid ones left out (``skip_invalid``;
+        otherwise an invalid input stops with a DataError naming it)."""
 
     def input_bytes(self, x: Any) -> bytes:
         """Canonical bytes of one input, for content hashes."""

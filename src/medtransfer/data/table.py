@@ -65,6 +65,12 @@ class SampleTable:
         """Refuse tables that cannot train: empty, or a class with fewer than 2 examples."""
         if len(self) == 0:
             raise DataError(f"{self.source or 'the data'} has no examples. Check the path and label column.")
+        if self.task.is_classification and len(self.task.class_names) < 2:
+            found = f"only {self.task.class_names[0]!r}" if self.task.class_names else "no labels"
+            raise DataError(
+                f"{self.source or 'the data'} has {found}: a classifier needs at least two classes. Add examples of "
+                "another class (for an image folder: a second sub-folder), or check --label-column."
+            )
         if self.task.is_classification:
             thin = {n: c for n, c in self.class_counts().items() if c < 2}
             if thin:

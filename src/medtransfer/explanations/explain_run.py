@@ -48,7 +48,7 @@ def explain(
     missing = [s for s in sources if not s.exists()]
     if missing:
         raise DataError(f"input {missing[0]} not found. Pass files, folders or a CSV / .smi of inputs.")
-    raw, ids = loaded.modality.read_inputs(sources)
+    raw, ids, _ = loaded.modality.read_inputs(sources)
     if not raw:
         raise DataError(f"no inputs found in {', '.join(map(str, sources))}.")
     explanations = explain_inputs(loaded, raw, ids, method, target)

@@ -17,6 +17,8 @@ import yaml
 
 from medtransfer.errors import RunError
 
+TRAINED_ON = "trained_on.txt"  # short content hashes of the train + val inputs, one a line
+
 
 @dataclass
 class RunDir:

@@ -47,8 +47,8 @@ class ImageModality:
             return read_image_npz(path, task=opts.task)
         return read_image_csv(path, opts)
 
-    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
-        return read_image_inputs(sources)
+    def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
+        return read_image_inputs(sources, skip_invalid)
 
     def input_bytes(self, x: np.ndarray) -> bytes:
         return np.asarray(x.shape, dtype=np.int64).tobytes() + x.tobytes()

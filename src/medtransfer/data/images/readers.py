@@ -122,8 +122,11 @@ def read_image_npz(path: Path, class_names: list[str] | None = None, task: str |
     return SampleTable("image", images, targets, spec, ids, None, np.array(split), str(path))
 
 
-def read_image_inputs(sources: list[Path]) -> tuple[list[np.ndarray], list[str]]:
-    """Unlabelled images for prediction: image files, folders of them, or a CSV with a path column."""
+def read_image_inputs(
+    sources: list[Path], skip_invalid: bool = False
+) -> tuple[list[np.ndarray], list[str], list[dict]]:
+    """Unlabelled images for prediction: image files, folders of them, or a CSV with a path column.
+    Unreadable files stop with one error naming each, or with ``skip_invalid`` are returned as dropped."""
     paths: list[Path] = []
     for s in sources:
         if s.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -138,4 +141,13 @@ def read_image_inputs(sources: list[Path]) -> tuple[list[np.ndarray], list[str]]
             paths.append(s)
     if not paths:
         raise DataError(f"no images found in {', '.join(map(str, sources))}.")
-    return decode_many(paths, "the input"), [str(p) for p in paths]
+    if not skip_invalid:
+        return decode_many(paths, "the input"), [str(p) for p in paths], []
+    images, ids, dropped = [], [], []
+    for p in paths:
+        try:
+            images.append(decode_many([p], "the input")[0])
+            ids.append(str(p))
+        except DataError as exc:
+            dropped.append({"row": str(p), "input": p.name, "reason": str(exc).split(": ", 2)[-1]})
+    return images, ids, dropped

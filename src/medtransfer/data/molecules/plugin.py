@@ -42,12 +42,12 @@ class MoleculeModality:
     def read(self, path: Path, opts: ReadOptions) -> SampleTable:
         return read_sdf(path, opts) if path.suffix.lower() == ".sdf" else read_molecule_csv(path, opts)
 
-    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
+    def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
         files = [p for s in sources for p in (sorted(s.iterdir()) if s.is_dir() else [s])]
         unknown = [p for p in files if p.suffix.lower() not in (*MOLECULE_SUFFIXES, ".csv", ".txt")]
         if unknown:
             raise DataError(f"{unknown[0]} is not a molecule file: pass .smi, .txt, .csv (smiles column) or .sdf.")
-        return read_smiles_inputs(files)
+        return read_smiles_inputs(files, skip_invalid=skip_invalid)
 
     def read_corpus(self, corpus: str, piece_length: int | None = None) -> tuple[list[str], str]:
         """Unlabelled SMILES for pretraining: ``moses`` (the molsets package's 1.58M) or a file (one molecule

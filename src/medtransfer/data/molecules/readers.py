@@ -118,7 +118,7 @@ def _label_columns(path: Path, header: list[str], label_column: str) -> list[str
 
 
 def _parse_rows(
-    smiles: list[str], path: Path, opts: ReadOptions, first_row: int
+    smiles: list[str], path: Path, opts: ReadOptions, first_row: int, unit: str = "row"
 ) -> tuple[list[str | None], list[dict]]:
     parsed, dropped = [], []
     for i, s in enumerate(smiles):
@@ -126,7 +126,7 @@ def _parse_rows(
         parsed.append(result.canonical)
         if result.canonical is None:
             dropped.append({"row": i + first_row, "input": s[:200], "reason": result.reason})
-    _handle_invalid(dropped, path, opts, "row")
+    _handle_invalid(dropped, path, opts, unit)
     return parsed, dropped
 
 
@@ -178,15 +178,20 @@ def _molecule_table(
     return SampleTable("molecule", smiles, targets, task, ids, scaffolds, None, str(source), group_kind=SCAFFOLD)
 
 
-def read_smiles_inputs(sources: list[Path], strip_salts: bool = False) -> tuple[list[str], list[str]]:
-    """Unlabelled molecules for prediction: .smi / .txt (one SMILES per line), CSV with a smiles column, SDF."""
-    smiles, ids = [], []
+def read_smiles_inputs(
+    sources: list[Path], strip_salts: bool = False, skip_invalid: bool = False
+) -> tuple[list[str], list[str], list[dict]]:
+    """Unlabelled molecules for prediction: .smi / .txt (one SMILES per line), CSV with a smiles column, SDF.
+    Invalid ones stop with every row named, or with ``skip_invalid`` are left out and returned as dropped."""
+    opts = ReadOptions(strip_salts=strip_salts, skip_invalid=skip_invalid)
+    smiles, ids, skipped = [], [], []
     for path in sources:
         if path.suffix.lower() == ".sdf":
             found, _, found_ids, dropped = sdf_records(path)
-            _handle_invalid(dropped, path, ReadOptions(), "record")
+            _handle_invalid(dropped, path, opts, "record")
             smiles += [parse_smiles(s, strip_salts).canonical for s in found]
             ids += [f"{path.name}:{i}" for i in found_ids]
+            skipped += [{**d, "file": path.name} for d in dropped]
             continue
         if path.suffix.lower() == ".csv":
             header, rows = read_rows(path)
@@ -195,7 +200,9 @@ def read_smiles_inputs(sources: list[Path], strip_salts: bool = False) -> tuple[
             lines, first = [r[column] for r in rows], 2
         else:
             lines, first = [t.split()[0] if t.split() else "" for t in path.read_text().splitlines()], 1
-        parsed, _ = _parse_rows(lines, path, ReadOptions(strip_salts=strip_salts), first)
-        smiles += parsed
-        ids += [f"{path.name}:{'row' if first == 2 else 'line'} {i + first}" for i in range(len(lines))]
-    return smiles, ids
+        unit = "row" if first == 2 else "line"
+        parsed, dropped = _parse_rows(lines, path, opts, first, unit)
+        smiles += [s for s in parsed if s is not None]
+        ids += [f"{path.name}:{unit} {i + first}" for i, s in enumerate(parsed) if s is not None]
+        skipped += [{**d, "file": path.name} for d in dropped]
+    return smiles, ids, skipped

@@ -16,6 +16,7 @@ DNA_AMBIGUOUS = "NRYSWKMBDHV"
 PROTEIN_STRICT = "ACDEFGHIKLMNPQRSTVWY"
 PROTEIN_EXTRA = "XBZUO"
 IUPAC_POLICIES = ("n", "keep", "error")
+GAPS = "-."  # alignment gaps: refused with their own message, not as unknown letters
 SYMBOLS = {"dna": DNA_STRICT + DNA_AMBIGUOUS, "protein": PROTEIN_STRICT + PROTEIN_EXTRA}  # every accepted symbol
 
 
@@ -38,6 +39,12 @@ def check_sequence(raw: str, kind: str, iupac: str = "n") -> Checked:
         allowed = DNA_STRICT + DNA_AMBIGUOUS
     else:
         allowed = PROTEIN_STRICT + PROTEIN_EXTRA
+    gaps = sorted({c for c in seq if c in GAPS})
+    if gaps:
+        at = min(seq.index(c) for c in gaps) + 1
+        unit = "DNA sequence" if kind == "dna" else "protein sequence"
+        return Checked(None, f"alignment gap {', '.join(repr(c) for c in gaps)} (first at position {at}): each record "
+                       f"must be an unaligned {unit}; remove the gap characters from the file")  # fmt: skip
     bad = sorted({c for c in seq if c not in allowed})
     if bad:
         at = min(seq.index(c) for c in bad) + 1
@@ -54,8 +61,9 @@ def check_sequence(raw: str, kind: str, iupac: str = "n") -> Checked:
 
 
 def guess_kind(sequences: list[str]) -> str:
-    """'dna' when at least 90% of the letters are A, C, G, T, U or N; else 'protein'."""
-    letters = "".join(s.upper() for s in sequences[:200])
+    """'dna' when at least 90% of the letters are A, C, G, T, U or N; else 'protein'. Case, gaps and other
+    non-letters are ignored, so an aligned lower-case DNA file is still DNA."""
+    letters = "".join(c for s in sequences[:200] for c in s.upper() if c.isalpha())
     if not letters:
         return "dna"
     nucleotide = sum(letters.count(c) for c in "ACGTUN")

@@ -62,9 +62,9 @@ class SequenceModality:
             return read_sequence_fasta(path, opts, self.name)
         return read_sequence_csv(path, opts, self.name)
 
-    def read_inputs(self, sources: list[Path]) -> tuple[list[Any], list[str]]:
+    def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
         files = [p for s in sources for p in (sorted(s.iterdir()) if s.is_dir() else [s])]
-        return read_sequence_inputs(files, self.name)
+        return read_sequence_inputs(files, self.name, skip_invalid=skip_invalid)
 
     def read_corpus(self, corpus: str, piece_length: int = 510, exclude: tuple[str, ...] = ()) -> tuple[list[str], str]:
         """Unlabelled sequences for pretraining, cut into ``piece_length`` pieces: a named corpus (dna: ``ecoli``,

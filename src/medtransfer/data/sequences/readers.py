@@ -166,9 +166,12 @@ def sequence_table(
     return table
 
 
-def read_sequence_inputs(sources: list[Path], kind: str, iupac: str = "n") -> tuple[list[str], list[str]]:
-    """Unlabelled sequences for prediction: FASTA, CSV with a sequence column, or one sequence per line."""
-    sequences, ids = [], []
+def read_sequence_inputs(
+    sources: list[Path], kind: str, iupac: str = "n", skip_invalid: bool = False
+) -> tuple[list[str], list[str], list[dict]]:
+    """Unlabelled sequences for prediction: FASTA, CSV with a sequence column, or one sequence per line.
+    Invalid ones stop with every record named, or with ``skip_invalid`` are left out and returned as dropped."""
+    sequences, ids, skipped = [], [], []
     for path in sources:
         if path.suffix.lower() in FASTA_SUFFIXES:
             records = fasta_records(path)
@@ -184,7 +187,8 @@ def read_sequence_inputs(sources: list[Path], kind: str, iupac: str = "n") -> tu
             lines = [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
             raw, where = [s for _, s in lines], [f"line {n}" for n, _ in lines]
             names = [f"{path.name}:{w}" for w in where]
-        checked, _ = check_records(raw, where, kind, ReadOptions(iupac=iupac), path)
-        sequences += checked
-        ids += names
-    return sequences, ids
+        checked, dropped = check_records(raw, where, kind, ReadOptions(iupac=iupac, skip_invalid=skip_invalid), path)
+        sequences += [s for s in checked if s is not None]
+        ids += [n for n, s in zip(names, checked, strict=True) if s is not None]
+        skipped += [{**d, "file": path.name} for d in dropped]
+    return sequences, ids, skipped
