@@ -37,7 +37,7 @@ def test_alphabet_policies(raw, kind, iupac, expected):
     ("raw", "kind", "iupac", "reason"),
     [
         ("ACGTXACGT", "dna", "n", "unknown nucleotide 'X' (first at position 5)"),
-        ("ACG-T", "dna", "n", "unknown nucleotide '-'"),
+        ("ACG-T", "dna", "n", "alignment gap '-' (first at position 4): each record must be an unaligned DNA"),
         ("ACGTRY", "dna", "error", "2 IUPAC ambiguity code(s)"),
         ("MK*TA", "protein", "n", "unknown amino acid '*'"),
         ("MKJ1", "protein", "n", "unknown amino acid '1', 'J'"),

@@ -3,7 +3,8 @@
 An explanation that barely changes when every weight of the model is re-initialised describes the input,
 not the model. We compare attribution magnitudes of the trained model and of a randomised copy on the
 same inputs and targets by Spearman rank correlation; a method passes when the mean is below 0.5. A constant
-map ranks nothing: such inputs are left out, and when every map is constant the check is undetermined.
+map of the trained model ranks nothing: such inputs are left out, and when every one is constant the check is
+undetermined (not passed).
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def sanity_check(
         a, b = np.abs(a).ravel()[:width], b[:width]
         moved = (a != 0) | (b != 0)  # positions zero in both (e.g. [CLS], [SEP]) would only add ties
         a, b = a[moved], b[moved]
-        # a constant map (e.g. Grad-CAM all zero after ReLU) ranks nothing: that input cannot be judged
-        determined = len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0
-        rhos.append(float(spearmanr(a, b).statistic) if determined else None)
+        # the trained model's map constant (e.g. Grad-CAM all zero after its ReLU): it ranks nothing, so the
+        # input cannot be judged; the randomised model's map constant: it shares no ranking with it (rho 0)
+        if len(a) <= 2 or np.ptp(a) == 0:
+            rhos.append(None)
+        else:
+            rhos.append(float(spearmanr(a, b).statistic) if np.ptp(b) > 0 else 0.0)
     judged = [r for r in rhos if r is not None]
     mean = float(np.mean(judged)) if judged else None
     passed = None if mean is None else mean < THRESHOLD
