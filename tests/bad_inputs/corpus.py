@@ -101,16 +101,19 @@ def _missing_label_column(d: Path) -> list[str]:
     return ["--data", str(path)]
 
 
-def _missing_image_file(d: Path) -> list[str]:
+def _image_csv(d: Path, cells: Callable[[str, int], str], header: str = "path,label", extra: str = "") -> list[str]:
+    """The image folder and labels.csv listing it: one row per image, ``cells(class, i)`` after its path."""
     _image_folder(d / "imgs")
-    rows = [f"imgs/{c}/{i}.png,{c}" for c in ("benign", "malignant") for i in range(4)] + ["imgs/gone.png,benign"]
-    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+    rows = [f"imgs/{c}/{i}.png,{cells(c, i)}" for c in ("benign", "malignant") for i in range(4)]
+    return ["--data", str(_csv(d / "labels.csv", f"{header}\n" + "\n".join(rows) + "\n" + extra))]
+
+
+def _missing_image_file(d: Path) -> list[str]:
+    return _image_csv(d, lambda c, i: c, extra="imgs/gone.png,benign\n")
 
 
 def _nan_labels(d: Path) -> list[str]:
-    _image_folder(d / "imgs")
-    rows = [f"imgs/{c}/{i}.png,{'' if i == 2 else c}" for c in ("benign", "malignant") for i in range(4)]
-    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+    return _image_csv(d, lambda c, i: "" if i == 2 else c)
 
 
 def _not_utf8(d: Path) -> list[str]:
@@ -231,9 +234,7 @@ def _single_class_folder(d: Path) -> list[str]:
 
 
 def _one_class_csv(d: Path) -> list[str]:
-    _image_folder(d / "imgs")
-    rows = [f"imgs/{c}/{i}.png,tumour" for c in ("benign", "malignant") for i in range(4)]
-    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+    return _image_csv(d, lambda c, i: "tumour")
 
 
 def _one_class_fasta(d: Path) -> list[str]:
@@ -242,15 +243,11 @@ def _one_class_fasta(d: Path) -> list[str]:
 
 
 def _all_empty_label_column(d: Path) -> list[str]:
-    _image_folder(d / "imgs")
-    rows = [f"imgs/{c}/{i}.png," for c in ("benign", "malignant") for i in range(4)]
-    return ["--data", str(_csv(d / "labels.csv", "path,label\n" + "\n".join(rows) + "\n"))]
+    return _image_csv(d, lambda c, i: "")
 
 
 def _duplicate_columns(d: Path) -> list[str]:
-    _image_folder(d / "imgs")
-    rows = [f"imgs/{c}/{i}.png,{c},{c}" for c in ("benign", "malignant") for i in range(4)]
-    return ["--data", str(_csv(d / "labels.csv", "path,label,label\n" + "\n".join(rows) + "\n"))]
+    return _image_csv(d, lambda c, i: f"{c},{c}", header="path,label,label")
 
 
 def _aligned_lowercase_dna(d: Path) -> list[str]:
