@@ -122,6 +122,8 @@ def test_audit_of_a_fasta_with_side_labels_finds_its_duplicates(tmp_path):
         ("explain", ["run", "--input", "a"]),
         ("backbones", ["--nope"]),
         ("pretrain", ["--modality", "dna"]),
+        ("datasets", ["extra"]),
+        ("report", []),
     ],
 )
 def test_a_usage_error_prints_the_usage_and_exits_2_without_a_traceback(command, args):

@@ -344,6 +344,9 @@ def test_seeds_with_compare_scratch_pair_a_full_scratch_twin_with_every_seed(npz
         assert config["strategy"] == "full" and config["pretrained"] is False and config["seed"] == seed
     assert gain["difference"] == pytest.approx(np.mean([g["difference"] for g in gain["per_seed"].values()]))
     assert "Transfer gain" in (result.run_dir / "report.html").read_text()
+    from medtransfer.cli import _print_metrics
+
+    _print_metrics(result.metrics)  # what `medtransfer fit --seeds 2 --compare-scratch` prints
 
 
 def test_resume_refuses_a_run_whose_config_or_data_changed(tiny_fit_settings, monkeypatch, tmp_path):

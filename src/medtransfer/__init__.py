@@ -5,7 +5,19 @@
 >>> model = medtransfer.load(result.run_dir)  # doctest: +SKIP
 """
 
-from medtransfer.api import audit, backbones, compare, datasets, evaluate, explain, fit, load, predict, pretrain
+from medtransfer.api import (
+    audit,
+    backbones,
+    compare,
+    datasets,
+    evaluate,
+    explain,
+    fit,
+    load,
+    predict,
+    pretrain,
+    rank,
+)
 from medtransfer.errors import BackboneError, ConfigError, DataError, MedtransferError, RunError
 
 __version__ = "0.1.0"
@@ -25,4 +37,5 @@ __all__ = [
     "load",
     "predict",
     "pretrain",
+    "rank",
 ]

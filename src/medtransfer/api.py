@@ -150,6 +150,31 @@ def pretrain(
     )
 
 
+def rank(
+    data: str | Path,
+    candidates: list[str] | None = None,
+    out: str | Path | None = None,
+    *,
+    seed: int = 0,
+    **settings: Any,
+) -> dict:
+    """Score candidate source models on ``data`` from frozen features of its train + val rows (test unread).
+
+    ``candidates``: backbone names, ``name@random`` for an architecture with random weights, ``classical`` for
+    the baseline's hand-made features (default: every offline backbone of the data's kind, the default one at
+    random, and the classical features). ``settings`` are read / split settings as for ``fit``. Returns the
+    table as a dict (per candidate: each score, its rank and seconds); with ``out``, also ``out/rank.json``.
+    """
+    from medtransfer.auto.rank import Candidate, rank_candidates, write_rank
+
+    cfg = build_config(None, data=str(data), seed=seed, **settings)
+    parsed = [Candidate.parse(c) for c in candidates] if candidates else None
+    result = rank_candidates(cfg, parsed)
+    if out is not None:
+        write_rank(result, Path(out))
+    return result.to_dict()
+
+
 def backbones() -> list[dict]:
     """Registered backbones with source and licence."""
     from medtransfer.backbones.registry import list_backbones

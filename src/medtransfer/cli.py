@@ -281,6 +281,37 @@ def audit(
 
 
 @app.command()
+def rank(
+    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
+    candidates: Annotated[
+        str | None, Opt(help="comma-separated: backbone names, name@random, classical (default: every offline one)")
+    ] = None,
+    label_column: Annotated[str | None, Opt()] = None,
+    image_size: Annotated[int | None, Opt(help="images: input size in px (default: the backbone's)")] = None,
+    seed: Annotated[int, Opt()] = 0,
+    out: Annotated[Path | None, Opt("--out", "-o", help="folder for rank.json")] = None,
+) -> None:
+    """Rank candidate source models by transferability scores on frozen features (train + val only)."""
+    from medtransfer.api import rank as api_rank
+
+    settings = {"label_column": label_column, "image_size": image_size}
+    chosen = [c for c in candidates.split(",") if c.strip()] if candidates else None
+    result = api_rank(data, chosen, out, seed=seed, **{k: v for k, v in settings.items() if v is not None})
+    names = result["scores"]
+    rows = [
+        {
+            "candidate": r["candidate"],
+            **{s: f"{r[s]:.3f} (#{r[s + '_rank']})" for s in names},
+            "seconds": f"{r['features_seconds'] + sum(r[s + '_seconds'] for s in names):.1f}",
+        }
+        for r in result["rows"]
+    ]
+    where = f" Written: {out / 'rank.json'}" if out else ""
+    _table(rows, ("candidate", *names, "seconds"),
+           f"{result['n']} train + val samples; scores cross-validated there, test unread.{where}")  # fmt: skip
+
+
+@app.command()
 def backbones(
     all_: Annotated[bool, Opt("--all", help="also list the tiny test_* models (for tests and examples)")] = False,
 ) -> None:
@@ -368,6 +399,7 @@ def _print_metrics(metrics: dict) -> None:
         "subgroups",
         "val_per_seed",
         "test_per_seed",
+        "transfer_gain",
     }
     splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
     names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
@@ -387,7 +419,7 @@ def _print_metrics(metrics: dict) -> None:
         )
     gain = metrics.get("transfer_gain")
     if gain:
-        ci = gain["difference_ci"]
+        ci = gain.get("difference_ci")
         interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
         Console().print(f"transfer gain ({gain['metric']}): {gain['difference']:+.3f}{interval}: {gain['verdict']}")
     point = metrics.get("operating_point")

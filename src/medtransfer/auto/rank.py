@@ -1,0 +1,144 @@
+"""``medtransfer rank``: score every candidate source model on a dataset from its frozen features alone.
+
+Features of the train and validation rows (the split ``fit`` would make; test is never read) are computed once
+per candidate through the feature cache, under the same keys a later linear-probe ``fit`` looks up. Each
+transferability score of ``auto.scores`` then rates them by cross-validation inside train + val. The classical
+baseline's hand-made features and the default architecture with random weights are candidates like any other,
+so a score that cannot tell a pretrained model from noise, or from pixels, shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from medtransfer.auto.scores import SCORES
+from medtransfer.config import FitConfig
+from medtransfer.data.modality import get_modality
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import ConfigError
+from medtransfer.run.rundir import atomic_write_text
+
+log = logging.getLogger("medtransfer")
+CLASSICAL = "classical"  # the modality's hand-made features (what the baseline of every run trains on)
+SCRATCH_SUFFIX = "@random"  # a registered architecture with random weights: what "no transfer" looks like
+
+
+@dataclass
+class Candidate:
+    """One source to score: a backbone (``name``, pretrained or not) or the classical features."""
+
+    name: str
+    pretrained: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name if self.pretrained or self.name == CLASSICAL else self.name + SCRATCH_SUFFIX
+
+    @classmethod
+    def parse(cls, text: str) -> Candidate:
+        """``name``, ``name@random`` (random weights) or ``classical``."""
+        text = text.strip()
+        if text.endswith(SCRATCH_SUFFIX):
+            return cls(text.removesuffix(SCRATCH_SUFFIX), pretrained=False)
+        return cls(text)
+
+
+@dataclass
+class RankResult:
+    """Per candidate: each score, the rank it gives (1 = best) and the seconds it cost."""
+
+    data: str
+    n: int
+    scores: list[str]
+    rows: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_candidates(modality: str) -> list[Candidate]:
+    """Every offline registered backbone of ``modality`` with its weights, its random-init architectures (the
+    modality's default one with random weights among them), and the classical features."""
+    from medtransfer.backbones.registry import list_backbones
+
+    plugin = get_modality(modality)
+    out, seen = [], set()
+    for meta in list_backbones():
+        name = meta["name"]
+        if meta.get("modality") != modality or not meta.get("offline") or name.startswith("test_"):
+            continue
+        random_only = str(meta.get("source", "")).startswith("random init")
+        out.append(Candidate(name, pretrained=not random_only))
+        seen.add(name)
+    if plugin.default_backbone in seen:
+        out.append(Candidate(plugin.default_backbone, pretrained=False))
+    return [*out, Candidate(CLASSICAL)]
+
+
+def rank_candidates(
+    cfg: FitConfig, candidates: list[Candidate] | None = None, table: SampleTable | None = None
+) -> RankResult:
+    """Score ``candidates`` (default: ``default_candidates``) on the train + val rows of ``cfg.data``."""
+    from medtransfer.pipeline import audit_data
+
+    (table, split), _, _ = audit_data(cfg, table)
+    if not table.task.is_classification:
+        raise ConfigError(f"rank scores classification tasks; this one is {table.task.kind}.")
+    candidates = candidates or default_candidates(table.modality)
+    parts = {name: table.subset(split.indices[name]) for name in ("train", "val")}
+    y = np.concatenate([parts["train"].targets, parts["val"].targets]).astype(int)
+    result = RankResult(cfg.data, len(y), SCORES.names())
+    for candidate in candidates:
+        started = time.perf_counter()
+        features = _features(candidate, cfg, table, parts)
+        row = {"candidate": candidate.label, "features_seconds": time.perf_counter() - started}
+        for name in result.scores:
+            started = time.perf_counter()
+            row[name] = SCORES.get(name)(features, y, seed=cfg.seed)
+            row[f"{name}_seconds"] = time.perf_counter() - started
+        log.info("ranked %s", candidate.label)
+        result.rows.append(row)
+    _add_ranks(result)
+    return result
+
+
+def _features(candidate: Candidate, cfg: FitConfig, table: SampleTable, parts: dict[str, SampleTable]) -> np.ndarray:
+    """Train then val features of ``candidate``; backbones go through the feature cache fit uses."""
+    from medtransfer.backbones.registry import create_backbone
+    from medtransfer.data.hashing import table_hash
+    from medtransfer.train.feature_cache import cache_features, feature_key
+
+    modality = get_modality(table.modality)
+    if candidate.name == CLASSICAL:
+        return np.concatenate([modality.simple_features(p.inputs) for p in parts.values()])
+    backbone = create_backbone(candidate.name, candidate.pretrained, seed=cfg.seed, **modality.backbone_kwargs(table))
+    settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs}
+    pre = modality.preprocessing(backbone.card, table, settings)
+    backbone.eval()
+    out = []
+    for part in parts.values():
+        ds = modality.dataset(part.inputs, part.targets, pre, train=False)
+        key = feature_key(backbone, pre, table_hash(part, modality.input_bytes))
+        out.append(cache_features(backbone, ds, key).numpy())
+    return np.concatenate(out)
+
+
+def _add_ranks(result: RankResult) -> None:
+    """Rank 1 = the highest score; ties share the better rank. Depends on the scores only, not on the order."""
+    for name in result.scores:
+        values = [r[name] for r in result.rows]
+        for r in result.rows:
+            r[f"{name}_rank"] = 1 + sum(v > r[name] for v in values)
+
+
+def write_rank(result: RankResult, out: Path) -> Path:
+    """``rank.json`` in ``out`` (written atomically)."""
+    path = Path(out) / "rank.json"
+    atomic_write_text(path, json.dumps(result.to_dict(), indent=2))
+    return path

@@ -1,0 +1,122 @@
+"""Transferability scores: how well a frozen backbone's features suit a labelled task, without fine-tuning.
+
+Each takes features ``(n, d)`` and class indices ``(n,)`` and returns one number, higher = better:
+
+- ``knn``: cross-validated accuracy of a k-nearest-neighbour classifier (cosine distance);
+- ``linear_probe``: cross-validated balanced accuracy of a logistic regression;
+- ``logme``: the log marginal evidence per sample of a Bayesian linear model (You et al., ICML 2021), one-vs-rest
+  over classes, maximised over its prior and noise precisions by the fixed-point iteration;
+- ``hscore``: the H-score tr(cov(f)⁻¹ cov(E[f | y])) (Bao et al. 2019) with the Ledoit–Wolf shrunk covariance
+  (Ibrahim et al., ICLR 2022), which keeps it meaningful when features outnumber samples;
+- ``nleep``: NLEEP (Li et al., CVPR 2021): LEEP computed with the posteriors of a Gaussian mixture fitted to the
+  PCA-reduced features in place of a source classifier's outputs.
+
+Medical transfer studies find these scores unreliable as sole judges (Chaves et al. 2023; Juodelyte et al.
+2024): AutoTransfer uses them to prune candidates and decides with real fine-tunes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medtransfer.registry import Registry
+
+SCORES: Registry = Registry("transferability score")
+
+
+@SCORES.register("knn", description="k-nearest-neighbour accuracy, 5-fold cross-validated (cosine)")
+def knn_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    k = int(min(10, max(1, np.bincount(y).min())))
+    model = KNeighborsClassifier(n_neighbors=k, metric="cosine")
+    return float(cross_val_score(model, features, y, cv=_folds(y, seed)).mean())
+
+
+@SCORES.register("linear_probe", description="logistic-regression balanced accuracy, 5-fold cross-validated")
+def linear_probe_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring="balanced_accuracy").mean())
+
+
+@SCORES.register("logme", description="LogME evidence per sample (You et al. 2021)")
+def logme_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    f = np.asarray(features, dtype=np.float64)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)  # economy: r = min(n, d) singular values
+    sigma = s**2
+    targets = np.eye(int(y.max()) + 1)[y].T  # one-vs-rest 0/1 targets, one row per class
+    return float(np.mean([logme_evidence(u, sigma, t, f.shape[1])[0] for t in targets]))
+
+
+def logme_evidence(
+    u: np.ndarray, sigma: np.ndarray, y: np.ndarray, d: int, steps: int = 100
+) -> tuple[float, float, float]:
+    """(evidence per sample, alpha, beta) for one target vector, from the economy SVD of the features.
+
+    The ``d − r`` directions with no singular value (n < d) keep the prior's precision alpha alone; the public
+    LogME code pads them wrongly, so they are counted explicitly here (tested against the closed form)."""
+    n = len(y)
+    z = u.T @ y
+    residual_outside = max(float(y @ y - z @ z), 0.0)  # the part of y no feature direction reaches
+    alpha, beta = 1.0, 1.0
+    for _ in range(steps):
+        shrink = beta * sigma / (alpha + beta * sigma)
+        gamma = float(shrink.sum())
+        m2 = float(((beta * np.sqrt(sigma) * z / (alpha + beta * sigma)) ** 2).sum())
+        res2 = float(((alpha * z / (alpha + beta * sigma)) ** 2).sum()) + residual_outside
+        new_alpha, new_beta = gamma / max(m2, 1e-12), (n - gamma) / max(res2, 1e-12)
+        done = abs(new_alpha - alpha) / alpha < 1e-5 and abs(new_beta - beta) / beta < 1e-5
+        alpha, beta = new_alpha, new_beta
+        if done:
+            break
+    m2 = float(((beta * np.sqrt(sigma) * z / (alpha + beta * sigma)) ** 2).sum())
+    res2 = float(((alpha * z / (alpha + beta * sigma)) ** 2).sum()) + residual_outside
+    log_det = float(np.log(alpha + beta * sigma).sum()) + (d - len(sigma)) * np.log(alpha)
+    evidence = (n * np.log(beta) + d * np.log(alpha) - n * np.log(2 * np.pi) - beta * res2 - alpha * m2 - log_det) / 2
+    return float(evidence / n), alpha, beta
+
+
+@SCORES.register("hscore", description="H-score with Ledoit–Wolf shrunk covariance (Ibrahim et al. 2022)")
+def hscore(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    from sklearn.covariance import LedoitWolf
+
+    f = np.asarray(features, dtype=np.float64)
+    f = f - f.mean(axis=0)
+    cov_f = LedoitWolf(assume_centered=True).fit(f).covariance_
+    class_means = np.zeros_like(f)
+    for c in np.unique(y):
+        class_means[y == c] = f[y == c].mean(axis=0)
+    cov_g = class_means.T @ class_means / len(f)  # covariance of E[f | y]
+    return float(np.trace(np.linalg.solve(cov_f, cov_g)))
+
+
+@SCORES.register("nleep", description="NLEEP: LEEP over Gaussian-mixture posteriors (Li et al. 2021)")
+def nleep_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
+    n_classes = int(y.max()) + 1
+    reduced = PCA(n_components=0.8, svd_solver="full", random_state=seed).fit_transform(features)
+    components = int(min(5 * n_classes, max(n_classes, len(y) // 10)))
+    mixture = GaussianMixture(components, covariance_type="diag", reg_covar=1e-4, random_state=seed).fit(reduced)
+    return leep(mixture.predict_proba(reduced), y, n_classes)
+
+
+def leep(theta: np.ndarray, y: np.ndarray, n_classes: int) -> float:
+    """LEEP (Nguyen et al. 2020) of soft 'source labels' ``theta`` (n, z) for target classes ``y``."""
+    joint = np.stack([theta[y == c].sum(axis=0) for c in range(n_classes)]) / len(y)  # P(y, z)
+    conditional = joint / np.maximum(joint.sum(axis=0, keepdims=True), 1e-12)  # P(y | z)
+    return float(np.mean(np.log(np.maximum((theta * conditional[y]).sum(axis=1), 1e-12))))
+
+
+def _folds(y: np.ndarray, seed: int):
+    from sklearn.model_selection import StratifiedKFold
+
+    splits = int(min(5, max(2, np.bincount(y).min())))
+    return StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)

@@ -1,0 +1,42 @@
+"""medtransfer rank on real data: pretrained features beat random ones, and the order of candidates is moot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import medtransfer
+
+pytestmark = pytest.mark.slow
+
+
+def test_random_weights_rank_below_the_pretrained_backbone_and_order_does_not_matter(tmp_path):
+    candidates = ["efficientnet_lite0", "efficientnet_lite0@random", "classical"]
+    settings = {"image_size": 64, "max_train_samples": 300}
+    first = medtransfer.rank("breastmnist", candidates, tmp_path / "a", **settings)
+    rows = {r["candidate"]: r for r in first["rows"]}
+    for score in ("knn", "linear_probe", "logme"):
+        assert rows["efficientnet_lite0"][score] > rows["efficientnet_lite0@random"][score], score
+    again = medtransfer.rank("breastmnist", candidates[::-1], tmp_path / "b", **settings)
+    assert {r["candidate"]: r[f"{s}_rank"] for r in again["rows"] for s in again["scores"]} == {
+        r["candidate"]: r[f"{s}_rank"] for r in first["rows"] for s in first["scores"]
+    }
+    saved = json.loads((tmp_path / "a" / "rank.json").read_text())
+    assert saved["n"] == first["n"] and set(saved["scores"]) == {"knn", "linear_probe", "logme", "hscore", "nleep"}
+
+
+def test_rank_reads_no_test_row(monkeypatch):
+    """Only the train and val rows of the split fit would make are featurised."""
+    from medtransfer.auto import rank as rank_module
+
+    seen = []
+    original = rank_module._features
+
+    def spy(candidate, cfg, table, parts):
+        seen.append(sorted(parts))
+        return original(candidate, cfg, table, parts)
+
+    monkeypatch.setattr(rank_module, "_features", spy)
+    medtransfer.rank("breastmnist", ["classical"])
+    assert seen == [["train", "val"]]

@@ -1,0 +1,73 @@
+"""Each transferability score against a reference computed independently, on small fixed examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from medtransfer.auto import scores
+
+
+def _data(n: int, d: int, seed: int = 0, signal: float = 1.0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    f = rng.standard_normal((n, d))
+    f[:, 0] += signal * (2 * y - 1)
+    return f, y
+
+
+@pytest.mark.parametrize(("n", "d"), [(60, 8), (12, 40)])  # n < d: the case the public code pads wrongly
+def test_logme_evidence_is_the_gaussian_marginal_likelihood_at_its_maximum(n, d):
+    f, y = _data(n, d)
+    target = y.astype(float)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    per_sample, alpha, beta = scores.logme_evidence(u, s**2, target, d)
+
+    def marginal(a: float, b: float) -> float:  # y ~ N(0, I/b + F F^T / a): no SVD, no fixed point
+        cov = np.eye(n) / b + f @ f.T / a
+        return multivariate_normal(np.zeros(n), cov).logpdf(target) / n
+
+    assert per_sample == pytest.approx(marginal(alpha, beta), abs=1e-8)
+    for a, b in ((alpha * 1.3, beta), (alpha / 1.3, beta), (alpha, beta * 1.3), (alpha, beta / 1.3)):
+        assert marginal(a, b) < per_sample  # the fixed point maximised the evidence
+
+
+def test_logme_prefers_features_that_carry_the_label():
+    informative, y = _data(80, 16, signal=2.0)
+    noise, _ = _data(80, 16, signal=0.0)
+    assert scores.logme_score(informative, y) > scores.logme_score(noise, y)
+
+
+def test_hscore_matches_its_definition_when_shrinkage_vanishes():
+    f, y = _data(4000, 5, signal=1.5)
+    centred = f - f.mean(axis=0)
+    cov_f = np.cov(centred.T, bias=True)
+    p = np.bincount(y) / len(y)
+    means = np.stack([centred[y == c].mean(axis=0) for c in (0, 1)])
+    cov_g = sum(p[c] * np.outer(means[c], means[c]) for c in (0, 1))  # covariance of E[f | y]
+    expected = np.trace(np.linalg.inv(cov_f) @ cov_g)
+    assert scores.hscore(f, y) == pytest.approx(expected, rel=0.02)
+
+
+def test_hscore_stays_finite_when_features_outnumber_samples():
+    f, y = _data(20, 200, signal=2.0)
+    value = scores.hscore(f, y)
+    assert np.isfinite(value) and value > scores.hscore(_data(20, 200, signal=0.0)[0], y)
+
+
+def test_leep_on_a_hand_worked_example():
+    theta = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    y = np.array([0, 0, 1, 1])
+    # P(y, z) = [[0.5, 0], [0.125, 0.375]]; P(y | z) = [[0.8, 0], [0.2, 1]]
+    expected = np.mean(np.log([0.8, 0.8, 1.0, 0.5 * 0.2 + 0.5 * 1.0]))
+    assert scores.leep(theta, y, 2) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["knn", "linear_probe", "nleep", "logme", "hscore"])
+def test_every_score_rates_separable_features_above_noise(name):
+    good, y = _data(120, 10, signal=3.0)
+    noise, _ = _data(120, 10, signal=0.0, seed=1)
+    score = scores.SCORES.get(name)
+    assert score(good, y, seed=0) > score(noise, y, seed=0)
+    assert score(good, y, seed=0) == score(good, y, seed=0)  # one seed, one value
