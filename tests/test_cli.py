@@ -170,3 +170,10 @@ def test_backbones_fit_80_columns_without_cutting_names_and_hide_test_models():
     assert "hf:" in res.stdout and "timm:" in res.stdout and "file:" in res.stdout
     assert "test_efficientnet" in subprocess.run([sys.executable, "-m", "medtransfer", "backbones", "--all"],
                                                  capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+
+
+def test_rank_prints_each_score_with_its_rank_and_writes_rank_json(tmp_path):
+    res = run_cli("rank", "--data", "breastmnist", "--candidates", "classical", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "classical" in res.stdout and "logme" in res.stdout and "(#1)" in res.stdout
+    assert (tmp_path / "rank.json").is_file()
