@@ -22,7 +22,7 @@ from medtransfer.data.modality import Fingerprints, Modality, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import Split, make_split, subsample_train
 from medtransfer.data.table import SampleTable
-from medtransfer.errors import ConfigError, RunError
+from medtransfer.errors import ConfigError
 from medtransfer.evaluation.baselines import baseline_metrics
 from medtransfer.evaluation.calibration import fit_temperature
 from medtransfer.evaluation.clinical import evaluate_splits, subgroup_metrics
@@ -31,7 +31,7 @@ from medtransfer.evaluation.predictions import prediction_rows, write_dropped, w
 from medtransfer.explanations.gallery import write_gallery
 from medtransfer.leakage_audit import LeakageReport, audit_split, resolve_leaks
 from medtransfer.report.html import render_report
-from medtransfer.run.manifest import build_manifest, now, resume_conflicts
+from medtransfer.run.manifest import build_manifest, now, resumable_manifest
 from medtransfer.run.rundir import TRAINED_ON, RunDir, atomic_write_text
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
@@ -111,7 +111,7 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
         "input_description": modality.describe(table, pre),
         "leakage_audit": leakage.summary(),
     }
-    recorded = _resumable_manifest(cfg, hashes)
+    recorded = resumable_manifest(cfg.out_dir(), cfg.model_dump(), hashes) if cfg.resume else None
     if recorded and recorded.get("finished") and cfg.resume and cfg.out_dir().is_dir():
         log.info("%s is finished with this config and data: kept as it is", cfg.out_dir())
         return load_result(cfg.out_dir(), cfg)
@@ -191,29 +191,6 @@ def replay_split(run_dir: Path, split: str | None) -> tuple[SampleTable, str]:
     if wanted not in indices or not len(indices[wanted]):
         raise ConfigError(f"{run_dir} has no {wanted!r} split; choose train, val, test or all.")
     return table.subset(indices[wanted]), wanted
-
-
-def _resumable_manifest(cfg: FitConfig, hashes: dict[str, str]) -> dict | None:
-    """With ``--resume``: the manifest of the run at ``--out`` (finished or interrupted), after checking that it
-    was made with this config and data; a run that differs is refused with what differs."""
-    import json
-
-    if not cfg.resume:
-        return None
-    final = cfg.out_dir()
-    for folder in (final, final.with_name(final.name + ".partial")):
-        path = folder / "manifest.json"
-        if folder.is_dir() and path.is_file():
-            recorded = json.loads(path.read_text())
-            conflicts = resume_conflicts(recorded, cfg.model_dump(), hashes)
-            if conflicts:
-                raise RunError(
-                    f"{folder} was made with another config or data, so it cannot be resumed: "
-                    + "; ".join(conflicts)
-                    + ". Resume with the original settings, or start over with --overwrite or another --out."
-                )
-            return recorded
-    return None
 
 
 def with_default_backbone(cfg: FitConfig, table: SampleTable | None = None) -> tuple[FitConfig, SampleTable]:

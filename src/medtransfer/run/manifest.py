@@ -75,6 +75,28 @@ def build_manifest(
 RESUME_FREE = ("resume", "progress", "overwrite")
 
 
+def resumable_manifest(out: Path, config: dict, data_hashes: dict[str, str]) -> dict | None:
+    """The manifest of the run at ``out`` (finished, else interrupted in ``out.partial``) once checked against
+    the config and data it is asked to resume with; a run that differs is refused, naming what differs."""
+    import json
+
+    from medtransfer.errors import RunError
+
+    for folder in (out, out.with_name(out.name + ".partial")):
+        path = folder / "manifest.json"
+        if not path.is_file():
+            continue
+        recorded = json.loads(path.read_text())
+        conflicts = resume_conflicts(recorded, config, data_hashes)
+        if conflicts:
+            raise RunError(
+                f"{folder} was made with another config or data, so it cannot be resumed: {'; '.join(conflicts)}. "
+                "Resume with the original settings, or start over with --overwrite or another --out."
+            )
+        return recorded
+    return None
+
+
 def resume_conflicts(recorded: dict, config: dict, data_hashes: dict[str, str]) -> list[str]:
     """What differs between a run's manifest and the config and data it is now asked to resume with."""
     import json
