@@ -7,6 +7,7 @@
 
 from medtransfer.api import (
     audit,
+    auto,
     backbones,
     compare,
     datasets,
@@ -28,6 +29,7 @@ __all__ = [
     "MedtransferError",
     "RunError",
     "audit",
+    "auto",
     "backbones",
     "compare",
     "datasets",

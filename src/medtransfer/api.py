@@ -165,7 +165,7 @@ def rank(
     random, and the classical features). ``settings`` are read / split settings as for ``fit``. Returns the
     table as a dict (per candidate: each score, its rank and seconds); with ``out``, also ``out/rank.json``.
     """
-    from medtransfer.auto.rank import Candidate, rank_candidates, write_rank
+    from medtransfer.autotransfer.rank import Candidate, rank_candidates, write_rank
 
     cfg = build_config(None, data=str(data), seed=seed, **settings)
     parsed = [Candidate.parse(c) for c in candidates] if candidates else None
@@ -173,6 +173,46 @@ def rank(
     if out is not None:
         write_rank(result, Path(out))
     return result.to_dict()
+
+
+def auto(
+    data: str | Path | SampleTable | None = None,
+    *,
+    budget: str | float = "10m",
+    top_k: int = 2,
+    config: str | Path | None = None,
+    **settings: Any,
+):
+    """Choose the source model and how to fine-tune it for ``data`` within ``budget`` ("90s", "10m", "1h" or
+    seconds); returns an ``AutoResult`` whose ``run_dir`` is the winner's ordinary run directory.
+
+    ``settings`` are ``FitConfig`` fields; the ones given are kept fixed, the rest may be searched.
+    """
+    from medtransfer.autotransfer.search import run_auto
+
+    table = data if isinstance(data, SampleTable) else None
+    if table is not None:
+        settings.setdefault("data", table.source or "in-memory table")
+    elif data is not None:
+        settings["data"] = str(data)
+    settings.setdefault("out", str(Path("runs") / f"{Path(str(settings.get('data', 'data'))).stem}-auto"))
+    cfg = build_config(Path(config) if config else None, **settings)
+    return run_auto(cfg, parse_budget(budget), top_k, table)
+
+
+def parse_budget(budget: str | float) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"10m"`` or ``"1.5h"``."""
+    from medtransfer.errors import ConfigError
+
+    text = str(budget).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        seconds = float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
+    except ValueError as exc:
+        raise ConfigError(f"budget {budget!r} is not a duration: write e.g. 90s, 10m or 1h.") from exc
+    if seconds <= 0:
+        raise ConfigError(f"budget {budget!r} must be positive.")
+    return seconds
 
 
 def backbones() -> list[dict]:

@@ -281,6 +281,34 @@ def audit(
 
 
 @app.command()
+def auto(
+    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
+    budget: Annotated[str, Opt(help="wall-clock budget: 90s, 10m, 1h")] = "10m",
+    top_k: Annotated[int, Opt(help="sources shortlisted by rank for real fine-tunes")] = 2,
+    label_column: Annotated[str | None, Opt()] = None,
+    image_size: Annotated[int | None, Opt(help="images: fix the input size instead of searching it")] = None,
+    seed: Annotated[int, Opt()] = 0,
+    out: Annotated[str | None, Opt("--out", "-o", help="the winner's run directory (default runs/<data>-auto)")] = None,
+    resume: Annotated[bool, Opt("--resume", help="continue an interrupted search")] = False,
+    overwrite: Annotated[bool, Opt("--overwrite", help="replace an earlier search at --out")] = False,
+    progress: Annotated[bool, Opt("--progress/--quiet", help="progress bars, or log lines only")] = True,
+) -> None:
+    """Choose the source model and the fine-tuning on validation (rank, then successive halving of real
+    fine-tunes beside a from-scratch model and the classical one) and keep the winner as a run."""
+    from medtransfer.api import auto as api_auto
+
+    given = {"label_column": label_column, "image_size": image_size, "out": out}
+    result = api_auto(data, budget=budget, top_k=top_k, seed=seed, resume=resume, overwrite=overwrite,
+                      progress=progress, **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+    rows = [{**r, "val": "–" if r["val_score"] is None else f"{r['val_score']:.3f}", "seconds": f"{r['seconds']:.0f}"}
+            for r in result.fit.metrics["auto"]["leaderboard"]]  # fmt: skip
+    _table(rows, ("trial", "rung", "epochs", "val", "seconds", "stage"),
+           f"chosen on validation in {result.seconds:.0f} s of {result.budget_s:.0f} s; test scored once, for the "
+           f"winner: {result.run_dir}")  # fmt: skip
+    _print_metrics(result.fit.metrics)
+
+
+@app.command()
 def rank(
     data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
     candidates: Annotated[
@@ -400,6 +428,7 @@ def _print_metrics(metrics: dict) -> None:
         "val_per_seed",
         "test_per_seed",
         "transfer_gain",
+        "auto",
     }
     splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
     names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})

@@ -83,6 +83,9 @@ class FitConfig(BaseModel):
     accelerator: str = "auto"
     precision: str = "32-true"
     progress: bool = True
+    # a search trial (medtransfer auto) is judged on validation only: test is scored once, for the winner
+    score_test: bool = True
+    max_seconds: float | None = Field(None, gt=0)  # stop training after this long (Lightning's max_time)
     out: str | None = None
     resume: bool = False
     overwrite: bool = False

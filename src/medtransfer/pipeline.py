@@ -158,7 +158,7 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
         table.task,
         pre,
     )
-    if cfg.gallery and "test" in parts:
+    if cfg.gallery and cfg.score_test and "test" in parts:
         write_gallery(run.partial, parts["test"].inputs, [r for r in rows if r["split"] == "test"])
     run.write_json("manifest.json", {**manifest, "finished": now()})
     render_report(run.partial)
@@ -227,7 +227,8 @@ def _score(
 ) -> tuple[dict, list[dict]]:
     """Score val and test once with the selected model: metrics with CIs, calibration, baselines, subgroups."""
     task = table.task
-    evaluated = {name: parts[name] for name in ("val", "test") if name in parts}
+    scored_splits = ("val", "test") if cfg.score_test else ("val",)
+    evaluated = {name: parts[name] for name in scored_splits if name in parts}
     outputs = {
         name: _outputs(
             model, strategy, modality.dataset(part.inputs, part.targets, pre, train=False), pre, hashes[name]
@@ -249,7 +250,7 @@ def _score(
         metrics["calibration"]["temperature"] = temperature
     if "test" in scored and evaluated["test"].attributes:
         metrics["subgroups"] = subgroup_metrics(task, *scored["test"], evaluated["test"].attributes, cfg.seed)
-    if "test" in parts:
+    if "test" in evaluated:
         train, test = parts["train"], parts["test"]
         metrics["baselines"], versus = baseline_metrics(
             task,

@@ -71,8 +71,9 @@ def build_manifest(
     }
 
 
-# settings that say how to run, not what is computed: a resumed run may change them
-RESUME_FREE = ("resume", "progress", "overwrite")
+# settings that say how to run, not what is computed: a resumed run may change them (a search trial is given
+# the time left, which differs on every resume)
+RESUME_FREE = ("resume", "progress", "overwrite", "max_seconds")
 
 
 def resumable_manifest(out: Path, config: dict, data_hashes: dict[str, str]) -> dict | None:

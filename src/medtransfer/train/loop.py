@@ -7,6 +7,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,7 @@ def train_model(
     val_every = max(1, epochs // cfg.epochs)
     trainer = L.Trainer(
         max_epochs=epochs,
+        max_time=None if cfg.max_seconds is None else timedelta(seconds=cfg.max_seconds),
         check_val_every_n_epoch=val_every,
         min_steps=cfg.min_steps or None,
         accelerator=cfg.accelerator,

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from medtransfer.auto.scores import SCORES
+from medtransfer.autotransfer.scores import SCORES
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
-from medtransfer.errors import ConfigError
+from medtransfer.errors import BackboneError, ConfigError
 from medtransfer.run.rundir import atomic_write_text
 
 log = logging.getLogger("medtransfer")
@@ -82,21 +82,34 @@ def default_candidates(modality: str) -> list[Candidate]:
 
 
 def rank_candidates(
-    cfg: FitConfig, candidates: list[Candidate] | None = None, table: SampleTable | None = None
+    cfg: FitConfig,
+    candidates: list[Candidate] | None = None,
+    table: SampleTable | None = None,
+    only_pretrained: bool = False,
 ) -> RankResult:
-    """Score ``candidates`` (default: ``default_candidates``) on the train + val rows of ``cfg.data``."""
+    """Score ``candidates`` (default: ``default_candidates``, those with installed weights; ``only_pretrained``:
+    without the random-weight and classical ones) on the train + val rows of ``cfg.data``."""
     from medtransfer.pipeline import audit_data
 
     (table, split), _, _ = audit_data(cfg, table)
     if not table.task.is_classification:
         raise ConfigError(f"rank scores classification tasks; this one is {table.task.kind}.")
-    candidates = candidates or default_candidates(table.modality)
+    explicit = candidates is not None
+    candidates = candidates or [
+        c for c in default_candidates(table.modality) if not only_pretrained or (c.pretrained and c.name != CLASSICAL)
+    ]
     parts = {name: table.subset(split.indices[name]) for name in ("train", "val")}
     y = np.concatenate([parts["train"].targets, parts["val"].targets]).astype(int)
     result = RankResult(cfg.data, len(y), SCORES.names())
     for candidate in candidates:
         started = time.perf_counter()
-        features = _features(candidate, cfg, table, parts)
+        try:
+            features = _features(candidate, cfg, table, parts)
+        except BackboneError as exc:  # a default candidate whose weights are not installed here
+            if explicit:
+                raise
+            log.info("rank: %s left out (%s)", candidate.label, exc)
+            continue
         row = {"candidate": candidate.label, "features_seconds": time.perf_counter() - started}
         for name in result.scores:
             started = time.perf_counter()

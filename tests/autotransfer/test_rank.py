@@ -28,7 +28,7 @@ def test_random_weights_rank_below_the_pretrained_backbone_and_order_does_not_ma
 
 def test_rank_reads_no_test_row(monkeypatch):
     """Only the train and val rows of the split fit would make are featurised."""
-    from medtransfer.auto import rank as rank_module
+    from medtransfer.autotransfer import rank as rank_module
 
     seen = []
     original = rank_module._features

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from medtransfer.auto import scores
+from medtransfer.autotransfer import scores
 
 
 def _data(n: int, d: int, seed: int = 0, signal: float = 1.0):

@@ -1,0 +1,228 @@
+"""``medtransfer auto``: rank the sources, race the shortlist by successive halving on validation, keep the
+winner as an ordinary run directory with the leaderboard beside it.
+
+1. ``rank`` scores every offline source on frozen train + val features; the best ``top_k`` by the linear-probe
+   score go on (the cheap proxy that holds up on medical data: Juodelyte et al. 2024).
+2. Each shortlisted source is fine-tuned for real with each strategy, beside the default architecture trained
+   from scratch and the classical model. Rung 0 trains briefly; the best 1 / ETA go on to a rung ``ETA`` times
+   longer, and so on. Every decision reads the validation split only.
+3. The winner is trained once more with the test split scored (the only test score of the whole search) into
+   ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
+
+The budget is wall-clock: a trial is started only when its projected time, plus the winner's re-run, fits in
+what is left, and each fit is told the time it has (Lightning's ``max_time``). Finished trials are kept in
+``<out>.trials/``, so an interrupted search resumes (``--resume``) without redoing them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
+from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space
+from medtransfer.config import FitConfig
+from medtransfer.data.modality import get_modality
+from medtransfer.data.table import SampleTable
+from medtransfer.errors import RunError
+from medtransfer.pipeline import FitResult, audit_data, run_fit
+from medtransfer.report import render_report
+from medtransfer.run.rundir import atomic_write_text
+
+log = logging.getLogger("medtransfer")
+SHORTLIST_SCORE = "linear_probe"
+COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "seconds", "stage")
+
+
+@dataclass
+class AutoResult:
+    """The winner's run (``fit``), the leaderboard and the wall time the search used against its budget."""
+
+    fit: FitResult
+    leaderboard: list[dict]
+    seconds: float
+    budget_s: float
+
+    @property
+    def run_dir(self) -> Path:
+        return self.fit.run_dir
+
+
+class Clock:
+    """Elapsed seconds against the budget, and what a trial may still spend."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.start, self.budget = time.perf_counter(), budget_s
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def affords(self, projected: float, reserve: float) -> bool:
+        return self.elapsed + projected + reserve <= self.budget
+
+    def left(self, reserve: float) -> float:
+        return max(1.0, self.budget - self.elapsed - reserve)
+
+
+def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable | None = None) -> AutoResult:
+    """Search sources × strategies for ``cfg.data`` within ``budget_s`` seconds; returns the winner's run."""
+    clock = Clock(budget_s)
+    out = cfg.out_dir()
+    trials_dir = out.with_name(out.name + ".trials")
+    _prepare(out, trials_dir, cfg)
+    (table, _), _, _ = audit_data(cfg, table)
+    plugin = get_modality(table.modality)
+    ranked = rank_candidates(cfg, None, table, only_pretrained=True)
+    order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
+    shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
+    scratch = Candidate(plugin.default_backbone, pretrained=False)
+    trials = search_space(shortlist, scratch, table, plugin, fixed=set(cfg.model_fields_set))
+    board = [_classical_row(cfg, table)]
+    alive = [t for t in trials if not t.classical]
+    for rung in range(RUNGS):
+        rows = [_race(trial, rung, cfg, table, trials_dir, trials.index(trial), clock, board) for trial in alive]
+        scored = [(t, r) for t, r in zip(alive, rows, strict=True) if r["val_score"] is not None]
+        board += rows
+        if len(scored) <= 1 or rung == RUNGS - 1:
+            break
+        keep = math.ceil(len(scored) / ETA)
+        survivors = sorted(scored, key=lambda tr: -tr[1]["val_score"])[:keep]
+        for trial, row in scored:
+            row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
+        alive = [t for t, _ in survivors]
+    winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
+    final = _final_run(winner, board, trials, cfg, table, clock)
+    for row in board:
+        row["stage"] = "winner" if row is winner else row["stage"]
+    _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
+    final.metrics = json.loads((final.run_dir / "metrics.json").read_text())
+    return AutoResult(final, board, clock.elapsed, budget_s)
+
+
+def _prepare(out: Path, trials_dir: Path, cfg: FitConfig) -> None:
+    if cfg.resume:
+        return
+    if (out.exists() or trials_dir.exists()) and not cfg.overwrite:
+        raise RunError(
+            f"{out} (or {trials_dir}) holds an earlier search: --resume continues it, --overwrite replaces it."
+        )
+    shutil.rmtree(trials_dir, ignore_errors=True)
+
+
+def _race(trial: Trial, rung: int, cfg: FitConfig, table, trials_dir: Path, index: int, clock: Clock, board) -> dict:
+    """Fit ``trial`` at ``rung`` (validation scored only) unless the budget cannot take it."""
+    settings = trial.fit_settings(rung)
+    row = {"trial": trial.label, "strategy": trial.strategy, "rung": rung, "epochs": settings["epochs"],
+           "metric": _metric(table), "val_score": None, "val_ci": None, "seconds": 0.0,
+           "stage": f"rung {rung}"}  # fmt: skip
+    projected = _projected(trial, rung, board)
+    reserve = _best_seconds(board)
+    if not clock.affords(projected, reserve):
+        row["stage"] = "skipped: budget"
+        return row
+    trial_cfg = cfg.model_copy(update={
+        **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
+        "max_seconds": clock.left(reserve), "out": str(trials_dir / f"{index:02d}-r{rung}"),
+    })  # fmt: skip
+    started = time.perf_counter()
+    result = run_fit(trial_cfg, table)
+    row["seconds"] = time.perf_counter() - started
+    row["val_score"], row["val_ci"] = _score(result.metrics["val"], row["metric"])
+    row["run"] = str(result.run_dir)
+    log.info("auto: %s, rung %d: val %s %.3f (%.0f s)", trial.label, rung, row["metric"], row["val_score"],
+             row["seconds"])  # fmt: skip
+    return row
+
+
+def _final_run(
+    winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock
+) -> FitResult:
+    """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
+    neural = winner
+    ran = [r for r in board if r.get("run")]
+    if winner["trial"] == CLASSICAL and ran:  # it cannot be saved as a run yet: reported, the best neural one saved
+        neural = max(ran, key=lambda r: r["val_score"])
+        log.warning("auto: the classical model scores best on validation (%.3f against %.3f); the leaderboard says "
+                    "so, and the best neural trial, %s, is saved as the run", winner["val_score"],
+                    neural["val_score"], neural["trial"])  # fmt: skip
+    if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest
+        log.warning("auto: the budget left no time for a trial; the best-ranked source's linear probe is saved")
+        neural = {"trial": trials[0].label, "rung": 0}
+    trial = next(t for t in trials if t.label == neural["trial"])
+    update = {**trial.fit_settings(neural["rung"]), "score_test": True, "max_seconds": clock.left(0.0)}
+    return run_fit(cfg.model_copy(update=update), table)
+
+
+def _classical_row(cfg: FitConfig, table: SampleTable) -> dict:
+    """The classical model (the modality's hand-made features + its estimator), trained on train, scored on val."""
+    from medtransfer.data.splits import make_split, subsample_train
+    from medtransfer.evaluation.baselines import classical_probs
+    from medtransfer.evaluation.bootstrap import confidence_intervals
+    from medtransfer.evaluation.metrics import compute_metrics
+
+    started = time.perf_counter()
+    plugin = get_modality(table.modality)
+    split = subsample_train(table, make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed),
+                            cfg.max_train_samples, cfg.seed)  # fmt: skip
+    train, val = table.subset(split.indices["train"]), table.subset(split.indices["val"])
+    probs = classical_probs(table.task, plugin.simple_features(train.inputs), train.targets,
+                            plugin.simple_features(val.inputs), plugin.baseline_estimator, cfg.seed)  # fmt: skip
+    metrics, _ = compute_metrics(table.task, val.targets, probs)
+    metrics.update(confidence_intervals(table.task, val.targets, probs, seed=cfg.seed))
+    metric = _metric(table)
+    score, ci = _score(metrics, metric)
+    return {"trial": CLASSICAL, "strategy": plugin.simple_features_name, "rung": 0, "epochs": 0, "metric": metric,
+            "val_score": score, "val_ci": ci, "seconds": time.perf_counter() - started, "stage": "rung 0"}  # fmt: skip
+
+
+def _metric(table: SampleTable) -> str:
+    return {"binary": "auroc", "multiclass": "auroc", "multilabel": "auroc"}.get(table.task.kind, "rmse")
+
+
+def _score(metrics: dict, metric: str) -> tuple[float | None, list[float] | None]:
+    """Higher is better: AUROC as it is (accuracy where AUROC is undefined), RMSE negated."""
+    if metric == "rmse":
+        ci = metrics.get("rmse_ci")
+        return -metrics["rmse"], None if ci is None else [-ci[1], -ci[0]]
+    name = metric if metric in metrics else "accuracy"
+    return metrics.get(name), metrics.get(f"{name}_ci")
+
+
+def _projected(trial: Trial, rung: int, board: list[dict]) -> float:
+    """Seconds this trial is expected to take: its previous rung × ETA, else the mean of its strategy's rung 0."""
+    own = [r["seconds"] for r in board if r["trial"] == trial.label and r["rung"] == rung - 1 and r["seconds"]]
+    if own:
+        return own[0] * ETA
+    same = [r["seconds"] for r in board if r["strategy"] == trial.strategy and r["rung"] == rung and r["seconds"]]
+    return float(np.mean(same)) if same else 0.0
+
+
+def _best_seconds(board: list[dict]) -> float:
+    """What re-running the best trial so far would cost: kept in reserve for the final run."""
+    scored = [r for r in board if r["val_score"] is not None and r["trial"] != CLASSICAL]
+    return max(scored, key=lambda r: r["val_score"])["seconds"] if scored else 0.0
+
+
+def _write_leaderboard(run_dir: Path, board: list[dict], clock: Clock, budget_s: float, winner: dict) -> None:
+    """leaderboard.csv / .json beside the winner's run, and the leaderboard in its metrics.json and report."""
+    ordered = sorted(board, key=lambda r: (r["val_score"] is None, -(r["val_score"] or 0.0)))
+    summary = {"winner": winner["trial"], "chosen_on": "validation", "seconds": clock.elapsed, "budget_s": budget_s,
+               "leaderboard": [{k: r.get(k) for k in COLUMNS} for r in ordered]}  # fmt: skip
+    atomic_write_text(run_dir / "leaderboard.json", json.dumps(summary, indent=2))
+    with open(run_dir / "leaderboard.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(ordered)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["auto"] = summary
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    render_report(run_dir)

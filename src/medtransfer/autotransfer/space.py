@@ -1,0 +1,66 @@
+"""The AutoTransfer search space as data: candidates × strategies × settings, each a ``Trial``.
+
+A modality adds its own levers (image resolution, say) through an optional ``search_settings(table)`` on its
+plug-in; nothing here knows any modality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from medtransfer.autotransfer.rank import CLASSICAL, Candidate
+from medtransfer.data.table import SampleTable
+
+FINE_TUNES = ("linear_probe", "full")  # what each shortlisted pretrained source is tried with
+BASE_EPOCHS = {"linear_probe": 10, "full": 2}  # rung 0; each later rung trains ETA times longer
+ETA = 3  # successive halving keeps the best 1 / ETA of a rung
+RUNGS = 3
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One contestant: a source (or the classical model), how it is trained, and extra fit settings."""
+
+    candidate: Candidate
+    strategy: str = "full"
+    settings: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in self.settings)
+        if self.candidate.name == CLASSICAL:
+            return CLASSICAL
+        return f"{self.candidate.label}/{self.strategy}" + (f"[{extra}]" if extra else "")
+
+    @property
+    def classical(self) -> bool:
+        return self.candidate.name == CLASSICAL
+
+    def fit_settings(self, rung: int) -> dict:
+        """The ``fit`` keyword arguments of this trial at ``rung`` (more epochs at each rung)."""
+        return {
+            "backbone": self.candidate.name,
+            "pretrained": self.candidate.pretrained,
+            "strategy": self.strategy,
+            "epochs": BASE_EPOCHS.get(self.strategy, 2) * ETA**rung,
+            **dict(self.settings),
+        }
+
+
+def search_space(
+    shortlist: list[Candidate], scratch: Candidate, table: SampleTable, plugin, fixed: set[str] = frozenset()
+) -> list[Trial]:
+    """Every shortlisted source with every fine-tuning strategy and modality setting, the default architecture
+    trained from scratch, and the classical model: the last two are always in the race. Settings the user
+    gave (``fixed``) are not searched."""
+    offered = getattr(plugin, "search_settings", lambda t: [{}])(table)
+    extra = list({tuple(sorted((k, v) for k, v in s.items() if k not in fixed)): None for s in offered}) or [()]
+    extra = [dict(s) for s in extra]
+    trials = [
+        Trial(c, strategy, tuple(sorted(s.items())))
+        for c in shortlist
+        for strategy in FINE_TUNES
+        for s in extra
+    ]
+    trials += [Trial(scratch, "full", tuple(sorted(s.items()))) for s in extra]
+    return [*trials, Trial(Candidate(CLASSICAL))]

@@ -1,0 +1,52 @@
+"""medtransfer auto on small real-shaped data: decisions on validation, one test score, budget, resume, seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import medtransfer
+
+pytestmark = pytest.mark.slow
+SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16}
+
+
+def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, tmp_path):
+    result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **SETTINGS)
+    board = json.loads((result.run_dir / "leaderboard.json").read_text())
+    trials = {r["trial"] for r in board["leaderboard"]}
+    assert "classical" in trials and any("@random/full" in t for t in trials)  # always in the race
+    assert any(t.endswith("/linear_probe") for t in trials) and board["chosen_on"] == "validation"
+    winner = next(r for r in board["leaderboard"] if r["stage"] == "winner")
+    assert winner["val_score"] == max(r["val_score"] for r in board["leaderboard"] if r["val_score"] is not None)
+    for trial_dir in Path(str(result.run_dir) + ".trials").iterdir():  # no trial read the test split
+        assert "test" not in json.loads((trial_dir / "metrics.json").read_text())
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert "test" in metrics and metrics["auto"]["winner"] == board["winner"]
+    assert (result.run_dir / "leaderboard.csv").read_text().startswith("trial,strategy,rung")
+    assert "AutoTransfer leaderboard" in (result.run_dir / "report.html").read_text()
+    probs = medtransfer.load(result.run_dir).predict_proba(list(np.load(npz_data)["test_images"][:3]))
+    assert probs.shape == (3, 2)
+    # one seed, the same leaderboard; an interrupted (here: finished) search resumes without redoing trials
+    from medtransfer import pipeline
+
+    trained = []
+    original = pipeline.train_model
+    pipeline.train_model = lambda *a, **k: trained.append(1) or original(*a, **k)
+    try:
+        again = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), resume=True, **SETTINGS)
+    finally:
+        pipeline.train_model = original
+    assert trained == []
+    same = [(r["trial"], r["rung"], r["val_score"]) for r in again.leaderboard]
+    assert same == [(r["trial"], r["rung"], r["val_score"]) for r in result.leaderboard]
+
+
+def test_a_tiny_budget_is_kept(npz_data, tmp_path):
+    result = medtransfer.auto(npz_data, budget="20s", out=str(tmp_path / "auto"), **SETTINGS)
+    assert result.seconds <= 20 * 1.1 + 15  # the final run gets what is left, at least a second, and its scoring
+    stages = [r["stage"] for r in result.leaderboard]
+    assert any(s == "skipped: budget" for s in stages) or len(stages) < 8
