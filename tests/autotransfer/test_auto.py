@@ -20,12 +20,14 @@ def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, 
     trials = {r["trial"] for r in board["leaderboard"]}
     assert "classical" in trials and any("@random/full" in t for t in trials)  # always in the race
     assert any(t.endswith("/linear_probe") for t in trials) and board["chosen_on"] == "validation"
-    winner = next(r for r in board["leaderboard"] if r["stage"] == "winner")
+    winner = next(r for r in board["leaderboard"] if r["stage"].startswith(("winner", "best on validation")))
     assert winner["val_score"] == max(r["val_score"] for r in board["leaderboard"] if r["val_score"] is not None)
     for trial_dir in Path(str(result.run_dir) + ".trials").iterdir():  # no trial read the test split
         assert "test" not in json.loads((trial_dir / "metrics.json").read_text())
+    saved = next(r for r in board["leaderboard"] if r["stage"] == "winner" or r["stage"].startswith("saved"))
+    assert saved["trial"] != "classical"  # the run holds the best neural trial when the classical model wins
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
-    assert "test" in metrics and metrics["auto"]["winner"] == board["winner"]
+    assert "test" in metrics and metrics["auto"]["winner"] == board["winner"] == winner["trial"]
     assert (result.run_dir / "leaderboard.csv").read_text().startswith("trial,strategy,rung")
     assert "AutoTransfer leaderboard" in (result.run_dir / "report.html").read_text()
     probs = medtransfer.load(result.run_dir).predict_proba(list(np.load(npz_data)["test_images"][:3]))

@@ -100,9 +100,12 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
-    final = _final_run(winner, board, trials, cfg, table, clock)
+    final, saved = _final_run(winner, board, trials, cfg, table, clock)
     for row in board:
-        row["stage"] = "winner" if row is winner else row["stage"]
+        if row is winner:
+            row["stage"] = "winner" if row is saved else "best on validation (the classical model: not saved as a run)"
+        elif row is saved:
+            row["stage"] = "saved as the run (best neural trial)"
     _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
     final.metrics = json.loads((final.run_dir / "metrics.json").read_text())
     return AutoResult(final, board, clock.elapsed, budget_s)
@@ -145,7 +148,7 @@ def _race(trial: Trial, rung: int, cfg: FitConfig, table, trials_dir: Path, inde
 
 def _final_run(
     winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock
-) -> FitResult:
+) -> tuple[FitResult, dict | None]:
     """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
     neural = winner
     ran = [r for r in board if r.get("run")]
@@ -159,7 +162,7 @@ def _final_run(
         neural = {"trial": trials[0].label, "rung": 0}
     trial = next(t for t in trials if t.label == neural["trial"])
     update = {**trial.fit_settings(neural["rung"]), "score_test": True, "max_seconds": clock.left(0.0)}
-    return run_fit(cfg.model_copy(update=update), table)
+    return run_fit(cfg.model_copy(update=update), table), neural if ran else None
 
 
 def _classical_row(cfg: FitConfig, table: SampleTable) -> dict:
