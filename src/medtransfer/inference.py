@@ -17,6 +17,8 @@ from medtransfer.data.sources import read_data
 from medtransfer.data.table import SampleTable
 from medtransfer.data.task import TaskSpec
 from medtransfer.errors import DataError, RunError
+from medtransfer.evaluation.classical_model import KIND as CLASSICAL
+from medtransfer.evaluation.classical_model import ClassicalModel, load_classical
 from medtransfer.evaluation.metrics import compute_metrics, predicted_labels, probabilities
 from medtransfer.evaluation.predictions import prediction_rows
 from medtransfer.train.predict import model_outputs
@@ -28,7 +30,7 @@ log = logging.getLogger("medtransfer")
 class LoadedModel:
     """A trained model plus everything needed to feed it: ``predict`` takes raw inputs (e.g. uint8 images)."""
 
-    model: TransferModel
+    model: TransferModel | ClassicalModel
     task: TaskSpec
     preprocessing: dict
     modality: Modality
@@ -36,6 +38,8 @@ class LoadedModel:
 
     def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
         """Probabilities (n, classes) for classification and multi-label tasks; predictions for regression."""
+        if isinstance(self.model, ClassicalModel):  # a run that handed over the classical model
+            return self.model.predict_features(self.modality.simple_features(inputs))
         ds = self.modality.dataset(inputs, None, self.preprocessing, train=False)
         return probabilities(self.task, model_outputs(self.model, ds, batch_size))
 
@@ -83,9 +87,20 @@ def load(run: str | Path) -> LoadedModel:
         partial = run.with_name(run.name + ".partial")
         hint = f" {partial} is an interrupted run: finish it with --resume." if partial.is_dir() else ""
         raise RunError(f"run directory {run} not found.{hint}")
-    model, meta = load_model(run / "model")
+    model, meta = _load_any(run / "model")
     pre = meta["preprocessing"]
     return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), run)
+
+
+def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel, dict]:
+    """The saved model of a run: a fine-tuned network, or the classical model where that won."""
+    import json
+
+    meta_path = folder / "model.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if meta.get("kind") == CLASSICAL:
+        return load_classical(folder, meta), meta
+    return load_model(folder)
 
 
 def evaluation_rows(table: SampleTable, split: str | None) -> SampleTable:

@@ -66,14 +66,20 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
         return _run_fit(cfg, table)
 
 
-def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
-    started = now()
+def split_for_fit(cfg: FitConfig, table: SampleTable | None = None) -> tuple[SampleTable, Split, LeakageReport]:
+    """The data read, split and audited as a fit does it, with ``--on-leak`` applied."""
     (table, split), leakage, prints = audit_data(cfg, table)
     split = Split(resolve_leaks(table, split.indices, leakage, cfg.on_leak, prints), split.method)
     if leakage.moved:
         split.method += f"; leakage fix moved {len(leakage.moved)} samples"
     elif leakage.leaks:
         log.warning("leakage between splits: %s (see audit.json; --on-leak fix|error)", leakage.summary())
+    return table, split, leakage
+
+
+def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
+    started = now()
+    table, split, leakage = split_for_fit(cfg, table)
     parts = {name: table.subset(idx) for name, idx in split.indices.items() if len(idx)}
     modality = get_modality(table.modality)
     strategy = create_strategy(cfg.strategy, cfg.unfreeze_blocks, cfg.unfreeze_every)
@@ -183,8 +189,8 @@ def replay_split(run_dir: Path, split: str | None) -> tuple[SampleTable, str]:
     import yaml
 
     cfg = FitConfig(**yaml.safe_load((run_dir / "config.yaml").read_text()))
-    (table, parts), leakage, prints = audit_data(cfg)
-    indices = resolve_leaks(table, parts.indices, leakage, "warn" if cfg.on_leak == "error" else cfg.on_leak, prints)
+    table, split_, _ = split_for_fit(cfg)
+    indices = split_.indices
     if split == "all":
         return table.subset(np.sort(np.concatenate(list(indices.values())))), "all"
     wanted = split or ("test" if len(indices.get("test", [])) else "val")

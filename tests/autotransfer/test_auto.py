@@ -14,18 +14,20 @@ pytestmark = pytest.mark.slow
 SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16}
 
 
-def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, tmp_path):
+def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, tmp_path, monkeypatch):
+    from medtransfer.autotransfer import search
+
+    classical = search._classical_row
+    monkeypatch.setattr(search, "_classical_row", lambda cfg, table: {**classical(cfg, table), "val_score": 0.0})
     result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **SETTINGS)
     board = json.loads((result.run_dir / "leaderboard.json").read_text())
     trials = {r["trial"] for r in board["leaderboard"]}
     assert "classical" in trials and any("@random/full" in t for t in trials)  # always in the race
     assert any(t.endswith("/linear_probe") for t in trials) and board["chosen_on"] == "validation"
-    winner = next(r for r in board["leaderboard"] if r["stage"].startswith(("winner", "best on validation")))
+    winner = next(r for r in board["leaderboard"] if r["stage"] == "winner")
     assert winner["val_score"] == max(r["val_score"] for r in board["leaderboard"] if r["val_score"] is not None)
     for trial_dir in Path(str(result.run_dir) + ".trials").iterdir():  # no trial read the test split
         assert "test" not in json.loads((trial_dir / "metrics.json").read_text())
-    saved = next(r for r in board["leaderboard"] if r["stage"] == "winner" or r["stage"].startswith("saved"))
-    assert saved["trial"] != "classical"  # the run holds the best neural trial when the classical model wins
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert "test" in metrics and metrics["auto"]["winner"] == board["winner"] == winner["trial"]
     assert (result.run_dir / "leaderboard.csv").read_text().startswith("trial,strategy,rung")
@@ -37,14 +39,27 @@ def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, 
 
     trained = []
     original = pipeline.train_model
-    pipeline.train_model = lambda *a, **k: trained.append(1) or original(*a, **k)
-    try:
-        again = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), resume=True, **SETTINGS)
-    finally:
-        pipeline.train_model = original
+    monkeypatch.setattr(pipeline, "train_model", lambda *a, **k: trained.append(1) or original(*a, **k))
+    again = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), resume=True, **SETTINGS)
     assert trained == []
     same = [(r["trial"], r["rung"], r["val_score"]) for r in again.leaderboard]
     assert same == [(r["trial"], r["rung"], r["val_score"]) for r in result.leaderboard]
+
+
+def test_where_the_classical_model_wins_the_user_gets_it_as_the_run(npz_data, tmp_path):
+    """The planted square is linearly separable on pixels: the classical model reaches validation AUROC 1."""
+    result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **SETTINGS)
+    board = json.loads((result.run_dir / "leaderboard.json").read_text())
+    assert board["winner"] == "classical"
+    model = json.loads((result.run_dir / "model" / "model.json").read_text())
+    assert model["kind"] == "classical" and (result.run_dir / "model" / "classical.skops").is_file()
+    images = list(np.load(npz_data)["test_images"][:4])
+    loaded = medtransfer.load(result.run_dir)
+    assert loaded.predict_proba(images).shape == (4, 2) and len(loaded.predict(images)) == 4
+    saved = [r for r in (result.run_dir / "predictions.csv").read_text().splitlines()[1:] if ",test," in r]
+    assert len(saved) == 20 and "Classical model." in (result.run_dir / "report.html").read_text()
+    with pytest.raises(medtransfer.MedtransferError, match="classical model"):
+        medtransfer.explain(result.run_dir, [tmp_path], method="occlusion")
 
 
 def test_a_tiny_budget_is_kept(npz_data, tmp_path):

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from medtransfer.autotransfer.classical_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import RunError
-from medtransfer.pipeline import FitResult, audit_data, run_fit
+from medtransfer.pipeline import FitResult, audit_data, run_fit, split_for_fit
 from medtransfer.report import render_report
 from medtransfer.run.rundir import atomic_write_text
 
@@ -103,7 +104,7 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
     for row in board:
         if row is winner:
-            row["stage"] = "winner" if row is saved else "best on validation (the classical model: not saved as a run)"
+            row["stage"] = "winner" if row is saved else "best on validation (multi-label: not saved as a run yet)"
         elif row is saved:
             row["stage"] = "saved as the run (best neural trial)"
     _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
@@ -150,9 +151,13 @@ def _final_run(
     winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock
 ) -> tuple[FitResult, dict | None]:
     """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
+    if winner["trial"] == CLASSICAL and table.task.kind != "multilabel":  # the user gets the classical model
+        log.info("auto: the classical model scores best on validation (%.3f): it is saved as the run",
+                 winner["val_score"])  # fmt: skip
+        return write_classical_run(cfg.model_copy(update={"score_test": True}), table), winner
     neural = winner
     ran = [r for r in board if r.get("run")]
-    if winner["trial"] == CLASSICAL and ran:  # it cannot be saved as a run yet: reported, the best neural one saved
+    if winner["trial"] == CLASSICAL and ran:  # multi-label: not saved as a run yet; the best neural one is
         neural = max(ran, key=lambda r: r["val_score"])
         log.warning("auto: the classical model scores best on validation (%.3f against %.3f); the leaderboard says "
                     "so, and the best neural trial, %s, is saved as the run", winner["val_score"],
@@ -167,15 +172,13 @@ def _final_run(
 
 def _classical_row(cfg: FitConfig, table: SampleTable) -> dict:
     """The classical model (the modality's hand-made features + its estimator), trained on train, scored on val."""
-    from medtransfer.data.splits import make_split, subsample_train
     from medtransfer.evaluation.baselines import classical_probs
     from medtransfer.evaluation.bootstrap import confidence_intervals
     from medtransfer.evaluation.metrics import compute_metrics
 
     started = time.perf_counter()
     plugin = get_modality(table.modality)
-    split = subsample_train(table, make_split(table, cfg.val_fraction, cfg.test_fraction, cfg.seed),
-                            cfg.max_train_samples, cfg.seed)  # fmt: skip
+    table, split, _ = split_for_fit(cfg, table)
     train, val = table.subset(split.indices["train"]), table.subset(split.indices["val"])
     probs = classical_probs(table.task, plugin.simple_features(train.inputs), train.targets,
                             plugin.simple_features(val.inputs), plugin.baseline_estimator, cfg.seed)  # fmt: skip

@@ -61,10 +61,14 @@ def classical_probs(
             model = classical_model(task, estimator, seed).fit(x_train[known], labels)
             out[:, j] = model.predict_proba(x_test)[:, list(model.classes_).index(1)]
         return out
-    model = classical_model(task, estimator, seed).fit(x_train, y_train)
-    probs = np.zeros((len(x_test), len(task.class_names)))
-    classes = model.classes_ if not hasattr(model, "steps") else model.steps[-1][1].classes_
-    probs[:, classes] = model.predict_proba(x_test)
+    return class_probs(task, classical_model(task, estimator, seed).fit(x_train, y_train), x_test)
+
+
+def class_probs(task: TaskSpec, model, x: np.ndarray) -> np.ndarray:
+    """(n, classes) probabilities of a fitted classifier, columns in the task's class order (a class absent
+    from training gets 0)."""
+    probs = np.zeros((len(x), len(task.class_names)))
+    probs[:, model.classes_] = model.predict_proba(x)
     return probs
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from medtransfer.errors import DataError
+from medtransfer.adapt.model import TransferModel
+from medtransfer.errors import DataError, ExplainError
 from medtransfer.explanations.attribute_inputs import (
     BATCH,
     Explanation,
@@ -44,6 +45,11 @@ def explain(
 ) -> ExplainResult:
     """Explain ``inputs`` (files, folders, CSV, .smi) with the model of ``run``; write pictures to ``out``."""
     loaded = load(run)
+    if not isinstance(loaded.model, TransferModel):
+        raise ExplainError(
+            f"{run} holds the classical model ({loaded.model.description}), which won on validation; attribution "
+            "maps explain a network. Explain one of the search's neural trials (in <out>.trials/) instead."
+        )
     sources = [Path(s) for s in inputs]
     missing = [s for s in sources if not s.exists()]
     if missing:

@@ -98,6 +98,7 @@ class ImageModality:
 
         rows = []
         for x in inputs:
+            x = x[:, :, None] if x.ndim == 2 else x  # H × W: one channel
             gray = to_channels(x, 1)[:, :, 0]
             small = np.asarray(Image.fromarray(gray).resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32)
             hists = [np.histogram(x[:, :, c], bins=16, range=(0, 256))[0] / x[:, :, c].size for c in range(x.shape[2])]
