@@ -67,9 +67,11 @@ def write_section(name: str, markdown: str) -> None:
 
 
 def by_seed(done: dict[str, dict], data: str, row: str, size: str, field: str = "value") -> dict[str, float]:
-    """``field`` of ``data|row|seed|size`` in a result log, by seed."""
+    """``field`` of ``data|row|seed|size`` in a result log, by seed (rows logged without that field left out)."""
     return {
-        k.split("|")[2]: r[field] for k, r in done.items() if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}")
+        k.split("|")[2]: r[field]
+        for k, r in done.items()
+        if k.startswith(f"{data}|{row}|") and k.endswith(f"|{size}") and r.get(field) is not None
     }
 
 
