@@ -29,7 +29,7 @@ import numpy as np
 
 from medtransfer.autotransfer.classical_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
-from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space
+from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
@@ -82,17 +82,19 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
     _prepare(out, trials_dir, cfg)
     (table, _), _, _ = audit_data(cfg, table)
     plugin = get_modality(table.modality)
-    ranked = rank_candidates(cfg, None, table, only_pretrained=True)
+    extra = searched_settings(table, plugin, fixed=set(cfg.model_fields_set))
+    ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
-    scratch = Candidate(plugin.default_backbone, pretrained=False)
-    trials = search_space(shortlist, scratch, table, plugin, fixed=set(cfg.model_fields_set))
+    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra)
     board = [_classical_row(cfg, table)]
     alive = [t for t in trials if not t.classical]
     for rung in range(RUNGS):
-        rows = [_race(trial, rung, cfg, table, trials_dir, trials.index(trial), clock, board) for trial in alive]
+        rows = []
+        for trial in alive:  # appended as they come: later trials of the rung project their time from earlier ones
+            rows.append(_race(trial, rung, cfg, table, trials_dir, trials.index(trial), clock, board))
+            board.append(rows[-1])
         scored = [(t, r) for t, r in zip(alive, rows, strict=True) if r["val_score"] is not None]
-        board += rows
         if len(scored) <= 1 or rung == RUNGS - 1:
             break
         keep = math.ceil(len(scored) / ETA)
@@ -100,6 +102,7 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
         for trial, row in scored:
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
+    # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
     for row in board:

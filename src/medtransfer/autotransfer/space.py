@@ -47,15 +47,16 @@ class Trial:
         }
 
 
-def search_space(
-    shortlist: list[Candidate], scratch: Candidate, table: SampleTable, plugin, fixed: set[str] = frozenset()
-) -> list[Trial]:
-    """Every shortlisted source with every fine-tuning strategy and modality setting, the default architecture
-    trained from scratch, and the classical model: the last two are always in the race. Settings the user
-    gave (``fixed``) are not searched."""
+def searched_settings(table: SampleTable, plugin, fixed: set[str] = frozenset()) -> list[dict]:
+    """The modality's levers for this data (``search_settings`` on its plug-in), less the ones the user fixed."""
     offered = getattr(plugin, "search_settings", lambda t: [{}])(table)
-    extra = list({tuple(sorted((k, v) for k, v in s.items() if k not in fixed)): None for s in offered}) or [()]
-    extra = [dict(s) for s in extra]
+    unique = {tuple(sorted((k, v) for k, v in s.items() if k not in fixed)): None for s in offered}
+    return [dict(s) for s in unique] or [{}]
+
+
+def search_space(shortlist: list[Candidate], scratch: Candidate, extra: list[dict]) -> list[Trial]:
+    """Every shortlisted source with every fine-tuning strategy and each of the ``extra`` settings, the default
+    architecture trained from scratch, and the classical model: the last two are always in the race."""
     trials = [
         Trial(c, strategy, tuple(sorted(s.items())))
         for c in shortlist
