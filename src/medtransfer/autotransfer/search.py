@@ -194,7 +194,7 @@ def _classical_row(cfg: FitConfig, table: SampleTable) -> dict:
 
 
 def _metric(table: SampleTable) -> str:
-    return {"binary": "auroc", "multiclass": "auroc", "multilabel": "auroc"}.get(table.task.kind, "rmse")
+    return "rmse" if table.task.kind == "regression" else "auroc"
 
 
 def _score(metrics: dict, metric: str) -> tuple[float | None, list[float] | None]:
