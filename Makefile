@@ -25,7 +25,7 @@ browser:
 		echo "chromium not installed: the report browser test will be skipped"
 
 demo: setup
-	$(BIN)/medtransfer fit -c configs/demo.yaml
+	$(BIN)/medtransfer fit -c configs/demo.yaml --budget 6m
 
 test: setup browser
 	$(BIN)/python -m pytest -q

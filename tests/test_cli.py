@@ -177,3 +177,25 @@ def test_rank_prints_each_score_with_its_rank_and_writes_rank_json(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "classical" in res.stdout and "logme" in res.stdout and "(#1)" in res.stdout
     assert (tmp_path / "rank.json").is_file()
+
+
+@pytest.mark.slow
+def test_fit_without_backbone_or_strategy_searches_like_auto_and_keeps_its_budget(tmp_path, npz_data):
+    out = tmp_path / "searched"
+    res = run_cli("fit", "--data", str(npz_data), "--budget", "45s", "--image-size", "32", "--batch-size", "16",
+                  "--head-hidden", "16", "--out", str(out))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    board = __import__("json").loads((out / "leaderboard.json").read_text())
+    assert board["chosen_on"] == "validation" and board["budget_s"] == 45 and board["seconds"] <= 45 * 1.1 + 15
+    assert "chosen on validation" in res.stdout and "classical" in res.stdout and (out / "report.html").is_file()
+
+
+def test_fit_searches_only_when_neither_backbone_nor_strategy_is_given(tmp_path):
+    from medtransfer.api import searches
+
+    config = tmp_path / "c.yaml"
+    config.write_text("data: breastmnist\nbackbone: efficientnet_lite0\n")
+    assert searches(None, {"data": "breastmnist", "epochs": 3})
+    assert not searches(None, {"data": "breastmnist", "strategy": "full"})
+    assert not searches(config, {}) and not searches(None, {"seeds": 3})
+    assert not searches(None, {"compare_scratch": True})

@@ -37,6 +37,17 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     return run_with_scratch(cfg, table) if cfg.compare_scratch else run_fit(cfg, table)
 
 
+def searches(config: str | Path | None, settings: dict[str, Any]) -> bool:
+    """Whether ``medtransfer fit`` with these flags searches (runs ``auto``): neither a backbone nor a strategy
+    is given, in the flags or the YAML ``config``, and no ``--seeds`` / ``--compare-scratch`` study is asked for
+    (those evaluate one named model)."""
+    from medtransfer.config import read_config_file
+
+    given = {**(read_config_file(Path(config)) if config else {}), **settings}
+    explicit = ("backbone", "strategy", "compare_scratch")
+    return not any(given.get(k) for k in explicit) and int(given.get("seeds") or 1) == 1
+
+
 def _check_names(cfg) -> None:
     """A typo'd strategy or backbone fails here, before any data is read."""
     from medtransfer.backbones.registry import check_backbone_name
@@ -180,24 +191,32 @@ def auto(
     *,
     budget: str | float = "10m",
     top_k: int = 2,
+    tune_trials: int | None = None,
+    storage: str | None = None,
+    on_update=None,
     config: str | Path | None = None,
     **settings: Any,
 ):
     """Choose the source model and how to fine-tune it for ``data`` within ``budget`` ("90s", "10m", "1h" or
     seconds); returns an ``AutoResult`` whose ``run_dir`` is the winner's ordinary run directory.
 
-    ``settings`` are ``FitConfig`` fields; the ones given are kept fixed, the rest may be searched.
+    ``tune_trials``: Optuna trials on the finalist's learning rate, weight decay, epochs and depth (default 6,
+    0 for none); ``storage``: the Optuna study's URL (default: a journal file beside the run, so a search
+    resumes; ``postgresql://…`` lets workers share it); ``on_update(stage, leaderboard, clock)``: called after
+    every trial. ``settings`` are ``FitConfig`` fields; the ones given are kept fixed, the rest may be searched.
     """
-    from medtransfer.autotransfer.search import run_auto
+    from medtransfer.autotransfer.search import TUNE_TRIALS, run_auto
 
     table = data if isinstance(data, SampleTable) else None
     if table is not None:
         settings.setdefault("data", table.source or "in-memory table")
     elif data is not None:
         settings["data"] = str(data)
-    settings.setdefault("out", str(Path("runs") / f"{Path(str(settings.get('data', 'data'))).stem}-auto"))
     cfg = build_config(Path(config) if config else None, **settings)
-    return run_auto(cfg, parse_budget(budget), top_k, table)
+    if cfg.out is None:  # not given in the flags nor the config file
+        cfg = cfg.model_copy(update={"out": str(Path("runs") / f"{Path(cfg.data).stem}-auto")})
+    trials = TUNE_TRIALS if tune_trials is None else tune_trials
+    return run_auto(cfg, parse_budget(budget), top_k, table, trials, storage, on_update)
 
 
 def parse_budget(budget: str | float) -> float:
@@ -213,6 +232,20 @@ def parse_budget(budget: str | float) -> float:
     if seconds <= 0:
         raise ConfigError(f"budget {budget!r} must be positive.")
     return seconds
+
+
+def export(run: str | Path, out: str | Path, format: str = "onnx", inputs: list | None = None) -> Path:
+    """Export a finished run for other tools; returns the written file.
+
+    ``format="onnx"``: ``out/model.onnx`` with a dynamic batch, checked against PyTorch with onnxruntime at
+    batch 1 and N on ``inputs`` (default: rows of the run's own validation split), the difference written to
+    ``out/parity.json``; ``out/model.json`` holds the preprocessing, tokenizer and class names."""
+    from medtransfer.errors import ConfigError
+    from medtransfer.exporting.onnx_export import export_onnx
+
+    if format != "onnx":
+        raise ConfigError(f"export format {format!r} is unknown: use onnx.")
+    return export_onnx(run, out, inputs)
 
 
 def backbones() -> list[dict]:

@@ -24,6 +24,7 @@ Opt = typer.Option
 
 DATA, MODEL, TRAIN, EVAL, RUN = "Data", "Model and strategy", "Training", "Evaluation", "Run"
 STRATEGY_NAMES = "linear_probe, partial, full, gradual, lora"  # the strategy registry's keys (tested)
+AUTO_BUDGET = "10m"  # fit's search budget when neither backbone nor strategy is given: a laptop's coffee break
 
 
 def _fit_opt(field: str, panel: str, help: str = "", *flags: str) -> typer.models.OptionInfo:
@@ -105,11 +106,21 @@ def fit(
     trust_checkpoint: Annotated[bool | None, _fit_opt("trust_checkpoint", RUN, "allow pickled weight files (file:<path>.pt)", "--trust-checkpoint")] = None,  # noqa: E501
     trust_remote_code: Annotated[bool | None, _fit_opt("trust_remote_code", RUN, "let an hf: model run its own Python code (e.g. DNABERT-2)", "--trust-remote-code")] = None,  # noqa: E501
     progress: Annotated[bool | None, _fit_opt("progress", RUN, "progress bars", "--progress/--no-progress")] = None,  # noqa: E501
+    budget: Annotated[str, Opt(help="with neither --backbone nor --strategy (nor either in --config), fit searches "
+                               "them as medtransfer auto does, within this wall-clock budget", rich_help_panel=MODEL)
+                      ] = AUTO_BUDGET,  # fmt: skip
 ) -> None:
-    """Fine-tune a pretrained backbone and write runs/<name>/ with metrics, predictions, model and report."""
-    from medtransfer.api import fit as api_fit
+    """Fine-tune a pretrained backbone and write runs/<name>/ with metrics, predictions, model and report.
 
-    settings = {k: v for k, v in locals().items() if k not in ("config", "api_fit") and v is not None}
+    Without --backbone and --strategy, fit chooses both on validation within --budget (medtransfer auto)."""
+    from medtransfer.api import fit as api_fit
+    from medtransfer.api import searches
+
+    settings = {k: v for k, v in locals().items() if k not in ("config", "api_fit", "searches", "budget")
+                and v is not None}  # fmt: skip
+    if searches(config, settings):
+        _auto(settings.pop("progress", True), config, budget=budget, **settings)
+        return
     result = api_fit(config=config, **settings)
     _print_metrics(result.metrics)
     typer.echo(f"run: {result.run_dir}  (report: {result.run_dir / 'report.html'})")
@@ -281,31 +292,67 @@ def audit(
 
 
 @app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    out: Annotated[Path, Opt("--out", "-o", help="folder for model.onnx, model.json and parity.json")],
+    format: Annotated[str, Opt("--format", help="onnx (dynamic batch; checked against PyTorch with onnxruntime)")] = "onnx",  # noqa: E501
+) -> None:
+    """Export a run's network for other tools, checked against PyTorch on the run's own validation inputs."""
+    from medtransfer.api import export as api_export
+
+    written = api_export(run, out, format)
+    parity = json.loads((written.parent / "parity.json").read_text())
+    typer.echo(
+        f"written: {written}  (largest difference from PyTorch on {parity['n_inputs']} inputs: "
+        f"{parity['max_abs_difference']:.1e}; preprocessing and labels in {written.parent / 'model.json'})"
+    )
+
+
+@app.command()
 def auto(
     data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
     budget: Annotated[str, Opt(help="wall-clock budget: 90s, 10m, 1h")] = "10m",
     top_k: Annotated[int, Opt(help="sources shortlisted by rank for real fine-tunes")] = 2,
+    tune_trials: Annotated[int, Opt(help="Optuna trials on the finalist's lr, weight decay, epochs, depth")] = 6,
+    storage: Annotated[str | None, Opt(help="Optuna storage URL for workers to share (default: a file)")] = None,
     label_column: Annotated[str | None, Opt()] = None,
     image_size: Annotated[int | None, Opt(help="images: fix the input size instead of searching it")] = None,
     seed: Annotated[int, Opt()] = 0,
     out: Annotated[str | None, Opt("--out", "-o", help="the winner's run directory (default runs/<data>-auto)")] = None,
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted search")] = False,
     overwrite: Annotated[bool, Opt("--overwrite", help="replace an earlier search at --out")] = False,
-    progress: Annotated[bool, Opt("--progress/--quiet", help="progress bars, or log lines only")] = True,
+    progress: Annotated[bool, Opt("--progress/--quiet", help="a live leaderboard, or log lines only")] = True,
 ) -> None:
     """Choose the source model and the fine-tuning on validation (rank, then successive halving of real
-    fine-tunes beside a from-scratch model and the classical one) and keep the winner as a run."""
-    from medtransfer.api import auto as api_auto
-
+    fine-tunes beside a from-scratch model and the classical one, then Optuna on the finalist) and keep the
+    winner as a run."""
     given = {"label_column": label_column, "image_size": image_size, "out": out}
-    result = api_auto(data, budget=budget, top_k=top_k, seed=seed, resume=resume, overwrite=overwrite,
-                      progress=progress, **{k: v for k, v in given.items() if v is not None})  # fmt: skip
-    rows = [{**r, "val": "–" if r["val_score"] is None else f"{r['val_score']:.3f}", "seconds": f"{r['seconds']:.0f}"}
-            for r in result.fit.metrics["auto"]["leaderboard"]]  # fmt: skip
-    _table(rows, ("trial", "rung", "epochs", "val", "seconds", "stage"),
+    _auto(progress, None, data=data, budget=budget, top_k=top_k, tune_trials=tune_trials, storage=storage, seed=seed,
+          resume=resume, overwrite=overwrite, **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+
+
+def _auto(progress: bool, config: Path | None, **settings) -> None:
+    """Run the search with a live leaderboard (or, ``progress`` off, log lines only) and print its outcome."""
+    from medtransfer.api import auto as api_auto
+    from medtransfer.autotransfer.live_view import leaderboard_rows, live_view
+
+    if progress:  # the live view is the progress display: the trials' own bars would tear it
+        with live_view(_log_console()) as on_update:
+            result = api_auto(config=config, progress=False, on_update=on_update, **settings)
+    else:
+        result = api_auto(config=config, progress=False, **settings)
+    _table(leaderboard_rows(result.fit.metrics["auto"]["leaderboard"]),
+           ("trial", "val", "seconds", "stage"),
            f"chosen on validation in {result.seconds:.0f} s of {result.budget_s:.0f} s; test scored once, for the "
-           f"winner: {result.run_dir}")  # fmt: skip
+           f"winner: {result.run_dir}  (report: {result.run_dir / 'report.html'})")  # fmt: skip
     _print_metrics(result.fit.metrics)
+
+
+def _log_console():
+    """The console log lines print to (the RichHandler's), so a live view and the log share it."""
+    from rich.logging import RichHandler
+
+    return next((h.console for h in logging.getLogger().handlers if isinstance(h, RichHandler)), None)
 
 
 @app.command()
@@ -399,6 +446,7 @@ def report(run: Annotated[Path, typer.Argument(help="a run directory")]) -> None
 def _table(rows: list[dict], columns: tuple[str, ...], footer: str) -> None:
     """A table whose first column (a name to type) is never cut or wrapped; later columns wrap to fit."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_lines=False, pad_edge=False, box=None)
@@ -406,8 +454,8 @@ def _table(rows: list[dict], columns: tuple[str, ...], footer: str) -> None:
         first = k == 0
         table.add_column(column, no_wrap=first, min_width=max(len(str(r.get(column, ""))) for r in rows) if first
                          else None, overflow="fold", ratio=None if first else 1)  # fmt: skip
-    for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in columns))
+    for r in rows:  # escaped: a trial label's [image_size=64] is text, not rich markup
+        table.add_row(*(escape(str(r.get(c, ""))) for c in columns))
     console = Console()
     console.print(table)
     console.print(footer)

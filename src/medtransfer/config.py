@@ -124,17 +124,7 @@ class FitConfig(BaseModel):
 
 def build_config(config_file: Path | None = None, **overrides: Any) -> FitConfig:
     """YAML values first, then explicit overrides (CLI flags, keyword arguments) on top."""
-    values: dict[str, Any] = {}
-    if config_file is not None:
-        if not Path(config_file).is_file():
-            raise ConfigError(f"config file {config_file} not found.")
-        try:
-            loaded = yaml.safe_load(Path(config_file).read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{config_file} is not valid YAML: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{config_file} must hold a mapping of setting: value.")
-        values.update({k.replace("-", "_"): v for k, v in loaded.items()})
+    values: dict[str, Any] = read_config_file(config_file) if config_file is not None else {}
     values.update({k: v for k, v in overrides.items() if v is not None})
     if not values.get("data"):
         raise ConfigError(
@@ -146,3 +136,16 @@ def build_config(config_file: Path | None = None, **overrides: Any) -> FitConfig
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def read_config_file(config_file: Path) -> dict[str, Any]:
+    """The settings of a YAML config file, keys with underscores (``label-column`` = ``label_column``)."""
+    if not Path(config_file).is_file():
+        raise ConfigError(f"config file {config_file} not found.")
+    try:
+        loaded = yaml.safe_load(Path(config_file).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_file} is not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{config_file} must hold a mapping of setting: value.")
+    return {k.replace("-", "_"): v for k, v in loaded.items()}

@@ -23,3 +23,7 @@ class RunError(MedtransferError):
 
 class ExplainError(MedtransferError):
     """An explanation that cannot be made: unknown method, or one the model's backbone cannot support."""
+
+
+class ExportError(MedtransferError):
+    """A model that cannot be exported, or whose export does not reproduce it."""

@@ -11,7 +11,7 @@ import pytest
 import medtransfer
 
 pytestmark = pytest.mark.slow
-SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16}
+SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16, "tune_trials": 2}
 
 
 def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, tmp_path, monkeypatch):
@@ -26,11 +26,18 @@ def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, 
     assert any(t.endswith("/linear_probe") for t in trials) and board["chosen_on"] == "validation"
     winner = next(r for r in board["leaderboard"] if r["stage"] == "winner")
     assert winner["val_score"] == max(r["val_score"] for r in board["leaderboard"] if r["val_score"] is not None)
-    for trial_dir in Path(str(result.run_dir) + ".trials").iterdir():  # no trial read the test split
+    for trial_dir in Path(str(result.run_dir) + ".trials").glob("*-*"):  # no trial read the test split
         assert "test" not in json.loads((trial_dir / "metrics.json").read_text())
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert "test" in metrics and metrics["auto"]["winner"] == board["winner"] == winner["trial"]
     assert (result.run_dir / "leaderboard.csv").read_text().startswith("trial,strategy,rung")
+    # Optuna tuned the best neural trial of the race, on validation, with its study in the trials folder
+    race = [r for r in board["leaderboard"] if r["stage"] != "tuned (Optuna)" and r["trial"] != "classical"]
+    finalist = max((r for r in race if r["val_score"] is not None), key=lambda r: r["val_score"])
+    tuned = [r for r in board["leaderboard"] if r["trial"].startswith(finalist["trial"] + " (tuned")]
+    assert len(tuned) == 2 and all(r["val_score"] is not None for r in tuned)
+    assert len({r["settings"]["lr"] for r in tuned}) == 2
+    assert (Path(str(result.run_dir) + ".trials") / "optuna.journal").is_file()
     assert "AutoTransfer leaderboard" in (result.run_dir / "report.html").read_text()
     probs = medtransfer.load(result.run_dir).predict_proba(list(np.load(npz_data)["test_images"][:3]))
     assert probs.shape == (3, 2)
@@ -67,3 +74,27 @@ def test_a_tiny_budget_is_kept(npz_data, tmp_path):
     assert result.seconds <= 20 * 1.1 + 15  # the final run gets what is left, at least a second, and its scoring
     stages = [r["stage"] for r in result.leaderboard]
     assert any(s == "skipped: budget" for s in stages) or len(stages) < 8
+
+
+def test_an_interrupted_search_resumes_without_redoing_finished_trials(npz_data, tmp_path, monkeypatch):
+    from medtransfer import pipeline
+    from medtransfer.autotransfer import search
+
+    real, calls = search.run_fit, []
+
+    def interrupted(cfg, table):  # the third trial is interrupted (Ctrl-C) after two have finished
+        calls.append(cfg.out)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(cfg, table)
+
+    monkeypatch.setattr(search, "run_fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **SETTINGS)
+    monkeypatch.setattr(search, "run_fit", real)
+    trained, train = [], pipeline.train_model
+    monkeypatch.setattr(pipeline, "train_model", lambda *a, **k: trained.append(1) or train(*a, **k))
+    result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), resume=True, **SETTINGS)
+    fitted = [r for r in result.leaderboard if r.get("run")]
+    final = 0 if result.fit.metrics["auto"]["winner"] == "classical" else 1  # the winner trained once more
+    assert len(fitted) > 2 and len(trained) == len(fitted) - 2 + final

@@ -6,7 +6,9 @@ winner as an ordinary run directory with the leaderboard beside it.
 2. Each shortlisted source is fine-tuned for real with each strategy, beside the default architecture trained
    from scratch and the classical model. Rung 0 trains briefly; the best 1 / ETA go on to a rung ``ETA`` times
    longer, and so on. Every decision reads the validation split only.
-3. The winner is trained once more with the test split scored (the only test score of the whole search) into
+3. Optuna tunes the best neural trial's learning rate, weight decay, epochs and unfrozen depth
+   (``autotransfer/tune.py``), again on validation, while the budget lasts.
+4. The winner is trained once more with the test split scored (the only test score of the whole search) into
    ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
 
 The budget is wall-clock: a trial is started only when its projected time, plus the winner's re-run, fits in
@@ -22,6 +24,7 @@ import logging
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,7 @@ import numpy as np
 from medtransfer.autotransfer.classical_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
+from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
@@ -40,7 +44,8 @@ from medtransfer.run.rundir import atomic_write_text
 
 log = logging.getLogger("medtransfer")
 SHORTLIST_SCORE = "linear_probe"
-COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "seconds", "stage")
+COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "seconds", "stage", "settings")
+TUNE_TRIALS = 6  # Optuna trials on the finalist, budget permitting
 
 
 @dataclass
@@ -74,9 +79,22 @@ class Clock:
         return max(1.0, self.budget - self.elapsed - reserve)
 
 
-def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable | None = None) -> AutoResult:
-    """Search sources × strategies for ``cfg.data`` within ``budget_s`` seconds; returns the winner's run."""
+def run_auto(
+    cfg: FitConfig,
+    budget_s: float,
+    top_k: int = 2,
+    table: SampleTable | None = None,
+    tune_trials: int = TUNE_TRIALS,
+    storage: str | None = None,
+    on_update: Callable[[str, list[dict], Clock], None] | None = None,
+) -> AutoResult:
+    """Search sources × strategies for ``cfg.data`` within ``budget_s`` seconds; returns the winner's run.
+
+    ``tune_trials``: Optuna trials on the finalist (0: none); ``storage``: the Optuna study's URL (default: a
+    journal file in the trials folder); ``on_update(stage, leaderboard, clock)`` is called after every trial
+    (the CLI's live view)."""
     clock = Clock(budget_s)
+    update = on_update or (lambda stage, board, clock: None)
     out = cfg.out_dir()
     trials_dir = out.with_name(out.name + ".trials")
     _prepare(out, trials_dir, cfg)
@@ -87,6 +105,7 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra)
+    update("ranked", [], clock)
     board = [_classical_row(cfg, table)]
     alive = [t for t in trials if not t.classical]
     for rung in range(RUNGS):
@@ -94,6 +113,7 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
         for trial in alive:  # appended as they come: later trials of the rung project their time from earlier ones
             rows.append(_race(trial, rung, cfg, table, trials_dir, trials.index(trial), clock, board))
             board.append(rows[-1])
+            update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
         scored = [(t, r) for t, r in zip(alive, rows, strict=True) if r["val_score"] is not None]
         if len(scored) <= 1 or rung == RUNGS - 1:
             break
@@ -102,6 +122,9 @@ def run_auto(cfg: FitConfig, budget_s: float, top_k: int = 2, table: SampleTable
         for trial, row in scored:
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
+    for row in _tune_finalist(board, cfg, table, trials_dir, clock, tune_trials, storage):
+        board.append(row)
+        update("tuning the finalist (Optuna)", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
@@ -132,22 +155,45 @@ def _race(trial: Trial, rung: int, cfg: FitConfig, table, trials_dir: Path, inde
            "metric": _metric(table), "val_score": None, "val_ci": None, "seconds": 0.0,
            "stage": f"rung {rung}"}  # fmt: skip
     projected = _projected(trial, rung, board)
-    reserve = _best_seconds(board)
-    if not clock.affords(projected, reserve):
+    if not clock.affords(projected, _best_seconds(board)):
         row["stage"] = "skipped: budget"
         return row
+    return _fit_trial(row, settings, trials_dir / f"{index:02d}-r{rung}", cfg, table, clock, board)
+
+
+def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, table, clock: Clock, board) -> dict:
+    """Fit one trial with validation scored only, within the time the budget leaves it; fills in ``row``."""
+    reserve = _best_seconds(board)
     trial_cfg = cfg.model_copy(update={
         **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
-        "max_seconds": clock.left(reserve), "out": str(trials_dir / f"{index:02d}-r{rung}"),
+        "max_seconds": clock.left(reserve), "out": str(out),
     })  # fmt: skip
     started = time.perf_counter()
     result = run_fit(trial_cfg, table)
     row["seconds"] = time.perf_counter() - started
     row["val_score"], row["val_ci"] = _score(result.metrics["val"], row["metric"])
-    row["run"] = str(result.run_dir)
-    log.info("auto: %s, rung %d: val %s %.3f (%.0f s)", trial.label, rung, row["metric"], row["val_score"],
+    row.update(run=str(result.run_dir), settings=settings)
+    log.info("auto: %s, rung %d: val %s %.3f (%.0f s)", row["trial"], row["rung"], row["metric"], row["val_score"],
              row["seconds"])  # fmt: skip
     return row
+
+
+def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock, n_trials: int, storage) -> list:
+    """Optuna trials around the best neural trial of the race (see ``tune.py``), decided on validation."""
+    ran = [r for r in board if r.get("run") and r["val_score"] is not None]
+    if n_trials <= 0 or not ran:
+        return []
+    finalist = max(ran, key=lambda r: r["val_score"])
+    study = open_study(trials_dir, f"medtransfer-auto-{cfg.out_dir().name}", storage, fresh=not cfg.resume)
+
+    def fit_tuned(settings: dict, number: int) -> dict:
+        row = {**{k: finalist[k] for k in ("rung", "metric")}, "trial": f"{finalist['trial']} (tuned {number + 1})",
+               "strategy": settings["strategy"], "epochs": settings["epochs"], "val_score": None, "val_ci": None,
+               "seconds": 0.0, "stage": "tuned (Optuna)"}  # fmt: skip
+        return _fit_trial(row, settings, trials_dir / f"tune-{number:02d}", cfg, table, clock, board)
+
+    return tune(study, finalist["settings"], finalist, cfg.lr, cfg.seed, n_trials,
+                lambda projected: clock.affords(projected, _best_seconds(board)), fit_tuned)  # fmt: skip
 
 
 def _final_run(
@@ -167,9 +213,8 @@ def _final_run(
                     neural["val_score"], neural["trial"])  # fmt: skip
     if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest
         log.warning("auto: the budget left no time for a trial; the best-ranked source's linear probe is saved")
-        neural = {"trial": trials[0].label, "rung": 0}
-    trial = next(t for t in trials if t.label == neural["trial"])
-    update = {**trial.fit_settings(neural["rung"]), "score_test": True, "max_seconds": clock.left(0.0)}
+        neural = {"trial": trials[0].label, "rung": 0, "settings": trials[0].fit_settings(0)}
+    update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(0.0)}
     return run_fit(cfg.model_copy(update=update), table), neural if ran else None
 
 
@@ -230,7 +275,7 @@ def _write_leaderboard(run_dir: Path, board: list[dict], clock: Clock, budget_s:
     with open(run_dir / "leaderboard.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(ordered)
+        writer.writerows({**r, "settings": json.dumps(r.get("settings"))} for r in ordered)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     metrics["auto"] = summary
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))

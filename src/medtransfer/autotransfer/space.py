@@ -56,12 +56,12 @@ def searched_settings(table: SampleTable, plugin, fixed: set[str] = frozenset())
 
 def search_space(shortlist: list[Candidate], scratch: Candidate, extra: list[dict]) -> list[Trial]:
     """Every shortlisted source with every fine-tuning strategy and each of the ``extra`` settings, the default
-    architecture trained from scratch, and the classical model: the last two are always in the race."""
-    trials = [
-        Trial(c, strategy, tuple(sorted(s.items())))
-        for c in shortlist
-        for strategy in FINE_TUNES
-        for s in extra
-    ]
-    trials += [Trial(scratch, "full", tuple(sorted(s.items()))) for s in extra]
+    architecture trained from scratch, and the classical model: the last two are always in the race.
+
+    Ordered setting by setting (the modality lists the cheaper first), and within one the cheap probes, then
+    the from-scratch control, then the full fine-tunes: a budget that runs out mid-rung has still seen the
+    contestants that catch negative transfer."""
+    probes = [(c, s) for c in shortlist for s in FINE_TUNES if s == "linear_probe"]
+    kinds = [*probes, (scratch, "full"), *((c, s) for c in shortlist for s in FINE_TUNES if s != "linear_probe")]
+    trials = [Trial(c, strategy, tuple(sorted(s.items()))) for s in extra for c, strategy in kinds]
     return [*trials, Trial(Candidate(CLASSICAL))]

@@ -41,8 +41,9 @@ class TokenEncoderBackbone(Backbone):
         if self.window and ids.shape[1] > self.window:
             return self._windowed(ids)
         mask = ids != self.pad_id
-        length = max(int(mask.sum(1).max()), 1)  # batches are padded to their longest row: cut the rest
-        ids, mask = ids[:, :length], mask[:, :length]
+        if not torch.compiler.is_exporting():  # an exported graph (ONNX) keeps the padding, which the mask hides
+            length = max(int(mask.sum(1).max()), 1)  # batches are padded to their longest row: cut the rest
+            ids, mask = ids[:, :length], mask[:, :length]
         hidden = self.encoder(input_ids=ids, attention_mask=mask.long()).last_hidden_state
         return hidden, mask
 
@@ -52,6 +53,9 @@ class TokenEncoderBackbone(Backbone):
         n, width = ids.shape
         flat = ids.reshape(n * (width // self.window), self.window)
         mask = flat != self.pad_id
+        if torch.compiler.is_exporting():  # no data-dependent shapes in a graph: every window, empty ones zeroed
+            states = self.encoder(input_ids=flat, attention_mask=mask.long()).last_hidden_state
+            return (states * mask.any(1)[:, None, None]).reshape(n, width, -1), mask.reshape(n, width)
         live = mask.any(1)
         states = self.encoder(input_ids=flat[live], attention_mask=mask[live].long()).last_hidden_state
         hidden = states.new_zeros(*flat.shape, states.shape[-1])

@@ -85,9 +85,10 @@ class ImageModality:
 
     def search_settings(self, table: SampleTable) -> list[dict]:
         """AutoTransfer's image levers: small images are read at 64 or 128 px, the two best validation resolutions
-        on BreastMNIST (docs/benchmarks.md); a backbone's 224 px costs 3–12× the compute."""
+        on BreastMNIST (docs/benchmarks.md); a backbone's 224 px costs 3–12× the compute. The cheaper first: a
+        small budget still sees every contestant once."""
         largest = max(max(x.shape[:2]) for x in table.inputs)
-        return [{"image_size": 128}, {"image_size": 64}] if largest <= 64 else [{}]
+        return [{"image_size": 64}, {"image_size": 128}] if largest <= 64 else [{}]
 
     simple_features_name = "16×16 pixels + intensity histogram"
     baseline_estimator = "linear"

@@ -1,0 +1,1 @@
+"""Exports of a finished run that other tools read (ONNX)."""
