@@ -1,0 +1,1 @@
+"""``medtransfer serve``: a run over HTTP (Open Inference Protocol v2 and a friendly /predict)."""
