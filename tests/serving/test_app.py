@@ -84,7 +84,7 @@ def test_an_image_is_predicted_and_explained_as_medtransfer_predict_would(image_
     assert np.allclose(np.reshape(probabilities["data"], (2, 2)), medtransfer.load(run).predict_proba(images[:2]))
     card = api.get("/model-card").json()
     assert card["intended_use"].startswith("Research use only") and card["limitations"]
-    assert card["classes"] == meta["parameters"]["classes"].split(",")
+    assert card["classes"] == json.loads(meta["parameters"]["classes"])
     assert "Research use only" in api.get("/").text
 
 

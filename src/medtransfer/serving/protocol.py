@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -59,7 +60,7 @@ def model_metadata(name: str, kind: str, classes: list[str], task: str) -> dict:
         "platform": "scikit-learn" if kind == "classical" else "pytorch",
         "inputs": [{"name": "input", "datatype": "BYTES", "shape": [-1]}],
         "outputs": outputs,
-        "parameters": {"classes": ",".join(classes), "task": task},
+        "parameters": {"classes": json.dumps(classes), "task": task},  # JSON: a class name may hold a comma
     }
 
 
