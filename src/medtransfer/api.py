@@ -239,12 +239,17 @@ def export(run: str | Path, out: str | Path, format: str = "onnx", inputs: list 
 
     ``format="onnx"``: ``out/model.onnx`` with a dynamic batch, checked against PyTorch with onnxruntime at
     batch 1 and N on ``inputs`` (default: rows of the run's own validation split), the difference written to
-    ``out/parity.json``; ``out/model.json`` holds the preprocessing, tokenizer and class names."""
+    ``out/parity.json``; ``out/model.json`` holds the preprocessing, tokenizer and class names.
+    ``format="bundle"``: the folder ``out`` that ``load`` and ``serve`` read (weights, model.json, tokenizer,
+    MODEL_CARD.md, checksums checked on load)."""
     from medtransfer.errors import ConfigError
+    from medtransfer.exporting.bundle import export_bundle
     from medtransfer.exporting.onnx_export import export_onnx
 
+    if format == "bundle":
+        return export_bundle(run, out)
     if format != "onnx":
-        raise ConfigError(f"export format {format!r} is unknown: use onnx.")
+        raise ConfigError(f"export format {format!r} is unknown: use onnx or bundle.")
     return export_onnx(run, out, inputs)
 
 

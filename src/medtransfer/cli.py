@@ -294,13 +294,16 @@ def audit(
 @app.command()
 def export(
     run: Annotated[Path, typer.Argument(help="a finished run directory")],
-    out: Annotated[Path, Opt("--out", "-o", help="folder for model.onnx, model.json and parity.json")],
-    format: Annotated[str, Opt("--format", help="onnx (dynamic batch; checked against PyTorch with onnxruntime)")] = "onnx",  # noqa: E501
+    out: Annotated[Path, Opt("--out", "-o", help="folder for the export")],
+    format: Annotated[str, Opt("--format", help="onnx (checked against PyTorch with onnxruntime) or bundle (what load and serve read)")] = "onnx",  # noqa: E501
 ) -> None:
-    """Export a run's network for other tools, checked against PyTorch on the run's own validation inputs."""
+    """Export a run: ONNX for other tools, or a bundle (weights, model card, checksums) to load and serve."""
     from medtransfer.api import export as api_export
 
     written = api_export(run, out, format)
+    if format == "bundle":
+        typer.echo(f"written: {written}  (MODEL_CARD.md inside; medtransfer serve {written} serves it)")
+        return
     parity = json.loads((written.parent / "parity.json").read_text())
     typer.echo(
         f"written: {written}  (largest difference from PyTorch on {parity['n_inputs']} inputs: "

@@ -87,6 +87,10 @@ def load(run: str | Path) -> LoadedModel:
         partial = run.with_name(run.name + ".partial")
         hint = f" {partial} is an interrupted run: finish it with --resume." if partial.is_dir() else ""
         raise RunError(f"run directory {run} not found.{hint}")
+    if (run / "checksums.sha256").is_file():  # an exported bundle: refuse files changed since export
+        from medtransfer.exporting.bundle import verify_bundle
+
+        verify_bundle(run)
     model, meta = _load_any(run / "model")
     pre = meta["preprocessing"]
     return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), run)

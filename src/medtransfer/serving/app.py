@@ -18,8 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from medtransfer.exporting.model_card import RESEARCH_ONLY
 from medtransfer.serving.limits import RequestProblem, ServeLimits
-from medtransfer.serving.predictor import RESEARCH_ONLY, Predictor
+from medtransfer.serving.predictor import Predictor
 from medtransfer.serving.protocol import InferRequest, infer_response, model_metadata, request_inputs
 
 OPEN = ("/v2/health/live", "/v2/health/ready", "/", "/docs", "/openapi.json")  # no API key needed

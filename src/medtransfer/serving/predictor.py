@@ -16,10 +16,9 @@ from typing import Any
 
 from medtransfer.errors import MedtransferError
 from medtransfer.evaluation.predictions import prediction_rows
+from medtransfer.exporting.model_card import model_card
 from medtransfer.inference import load
 from medtransfer.serving.limits import RequestProblem, ServeLimits, file_suffix
-
-RESEARCH_ONLY = "Research use only: not a medical device, not for diagnosis or treatment decisions."
 
 
 class Predictor:
@@ -117,33 +116,7 @@ class Predictor:
 
     def model_card(self) -> dict:
         """What the model is, what it was trained and measured on, and what it is not for."""
-        meta = json.loads((self.run / "model" / "model.json").read_text())
-        card = meta.get("backbone_card", {})
-        config = _yaml(self.run / "config.yaml")
-        test = {k: v for k, v in self.metrics.get("test", {}).items() if not isinstance(v, dict)}
-        verdict = (self.metrics.get("versus_baseline") or {}).get("verdict")
-        limitations = [
-            f"Measured only on the test split of {config.get('data', 'its training data')}; performance on other "
-            "sites, devices or populations is unknown until measured there.",
-            "Inputs unlike the training data (another modality, resolution or staining) are not detected.",
-        ]
-        if verdict:
-            limitations.append(f"Against the classical baseline on the same test rows: {verdict}.")
-        return {
-            "name": self.name,
-            "task": self.task.kind,
-            "classes": list(self.task.class_names),
-            "intended_use": RESEARCH_ONLY,
-            "model": {"kind": meta.get("kind", "network"), "backbone": card.get("name"),
-                      "architecture": card.get("architecture"), "source": card.get("source"),
-                      "licence": card.get("licence"), "changes": card.get("changes")},  # fmt: skip
-            "trained_on": config.get("data"),
-            "test_metrics": test,
-            "operating_point": {k: v for k, v in (self.metrics.get("operating_point") or {}).items()
-                                if k in ("method", "threshold", "positive_class", "test")},  # fmt: skip
-            "chosen_on": "validation" if "auto" in self.metrics else None,
-            "limitations": limitations,
-        }
+        return model_card(self.run)
 
 
 def _client_names(text: str, folder: Path, names: dict[str, str]) -> str:
@@ -153,9 +126,3 @@ def _client_names(text: str, folder: Path, names: dict[str, str]) -> str:
     for ours, theirs in sorted(names.items(), key=lambda kv: -len(kv[0])):  # longest first: text-1.txt:line 1
         text = text.replace(ours, theirs)
     return text
-
-
-def _yaml(path: Path) -> dict:
-    import yaml
-
-    return yaml.safe_load(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,27 @@
+"""A bundle: one folder that load and serve read, with a model card and checksums checked on load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import medtransfer
+
+
+def test_a_bundle_predicts_like_its_run_has_a_card_and_refuses_a_changed_file(npz_data, tiny_fit_settings, tmp_path):
+    run = medtransfer.fit(str(npz_data), **{**tiny_fit_settings, "epochs": 1}, gallery=False).run_dir
+    bundle = medtransfer.export(run, tmp_path / "bundle", format="bundle")
+    images = list(np.load(npz_data)["test_images"][:4])
+    assert np.allclose(medtransfer.load(bundle).predict_proba(images), medtransfer.load(run).predict_proba(images))
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "Research use only" in card and "| auroc |" in card and "test_efficientnet" in card
+    assert not (bundle / "predictions.csv").exists() and (bundle / "checksums.sha256").is_file()
+    from medtransfer.serving.predictor import Predictor
+
+    assert Predictor(bundle).model_card()["name"] == "bundle"
+    with pytest.raises(medtransfer.MedtransferError, match="not empty"):
+        medtransfer.export(run, bundle, format="bundle")
+    weights = bundle / "model" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(medtransfer.RunError, match="model/weights.safetensors has changed"):
+        medtransfer.load(bundle)
