@@ -104,13 +104,14 @@ def rank_candidates(
     for candidate in candidates:
         started = time.perf_counter()
         try:
-            features = _features(candidate, cfg, table, parts)
+            features, adapters = _features(candidate, cfg, table, parts)
         except BackboneError as exc:  # a default candidate whose weights are not installed here
             if explicit:
                 raise
             log.info("rank: %s left out (%s)", candidate.label, exc)
             continue
-        row = {"candidate": candidate.label, "features_seconds": time.perf_counter() - started}
+        # lora: the backbone has attention layers LoRA can adapt, so auto may race that strategy too
+        row = {"candidate": candidate.label, "features_seconds": time.perf_counter() - started, "lora": adapters}
         for name in result.scores:
             started = time.perf_counter()
             row[name] = SCORES.get(name)(features, y, seed=cfg.seed)
@@ -121,15 +122,18 @@ def rank_candidates(
     return result
 
 
-def _features(candidate: Candidate, cfg: FitConfig, table: SampleTable, parts: dict[str, SampleTable]) -> np.ndarray:
-    """Train then val features of ``candidate``; backbones go through the feature cache fit uses."""
+def _features(
+    candidate: Candidate, cfg: FitConfig, table: SampleTable, parts: dict[str, SampleTable]
+) -> tuple[np.ndarray, bool]:
+    """Train then val features of ``candidate`` (backbones go through the feature cache fit uses), and whether
+    its backbone has layers LoRA adapts."""
     from medtransfer.backbones.registry import create_backbone
     from medtransfer.data.hashing import table_hash
     from medtransfer.train.feature_cache import cache_features, feature_key
 
     modality = get_modality(table.modality)
     if candidate.name == CLASSICAL:
-        return np.concatenate([modality.simple_features(p.inputs) for p in parts.values()])
+        return np.concatenate([modality.simple_features(p.inputs) for p in parts.values()]), False
     backbone = create_backbone(candidate.name, candidate.pretrained, seed=cfg.seed, **modality.backbone_kwargs(table))
     settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs}
     pre = modality.preprocessing(backbone.card, table, settings)
@@ -139,7 +143,7 @@ def _features(candidate: Candidate, cfg: FitConfig, table: SampleTable, parts: d
         ds = modality.dataset(part.inputs, part.targets, pre, train=False)
         key = feature_key(backbone, pre, table_hash(part, modality.input_bytes))
         out.append(cache_features(backbone, ds, key).numpy())
-    return np.concatenate(out)
+    return np.concatenate(out), bool(getattr(backbone, "lora_targets", None))
 
 
 def _add_ranks(result: RankResult) -> None:

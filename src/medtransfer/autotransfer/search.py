@@ -104,7 +104,8 @@ def run_auto(
     ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
-    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra)
+    lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
+    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora)
     update("ranked", [], clock)
     board = [_classical_row(cfg, table)]
     alive = [t for t in trials if not t.classical]

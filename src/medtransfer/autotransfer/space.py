@@ -12,7 +12,8 @@ from medtransfer.autotransfer.rank import CLASSICAL, Candidate
 from medtransfer.data.table import SampleTable
 
 FINE_TUNES = ("linear_probe", "full")  # what each shortlisted pretrained source is tried with
-BASE_EPOCHS = {"linear_probe": 10, "full": 2}  # rung 0; each later rung trains ETA times longer
+ADAPTERS = ("lora",)  # also tried where the source's backbone has attention layers to adapt
+BASE_EPOCHS = {"linear_probe": 10, "full": 2, "lora": 2}  # rung 0; each later rung trains ETA times longer
 ETA = 3  # successive halving keeps the best 1 / ETA of a rung
 RUNGS = 3
 
@@ -54,14 +55,19 @@ def searched_settings(table: SampleTable, plugin, fixed: set[str] = frozenset())
     return [dict(s) for s in unique] or [{}]
 
 
-def search_space(shortlist: list[Candidate], scratch: Candidate, extra: list[dict]) -> list[Trial]:
+def search_space(
+    shortlist: list[Candidate], scratch: Candidate, extra: list[dict], lora: frozenset[str] = frozenset()
+) -> list[Trial]:
     """Every shortlisted source with every fine-tuning strategy and each of the ``extra`` settings, the default
     architecture trained from scratch, and the classical model: the last two are always in the race.
 
     Ordered setting by setting (the modality lists the cheaper first), and within one the cheap probes, then
     the from-scratch control, then the full fine-tunes: a budget that runs out mid-rung has still seen the
-    contestants that catch negative transfer."""
+    contestants that catch negative transfer. Sources whose label is in ``lora`` are also raced with LoRA."""
     probes = [(c, s) for c in shortlist for s in FINE_TUNES if s == "linear_probe"]
-    kinds = [*probes, (scratch, "full"), *((c, s) for c in shortlist for s in FINE_TUNES if s != "linear_probe")]
+    tunes = [
+        (c, s) for c in shortlist for s in (*FINE_TUNES, *(ADAPTERS if c.label in lora else ())) if s != "linear_probe"
+    ]
+    kinds = [*probes, (scratch, "full"), *tunes]
     trials = [Trial(c, strategy, tuple(sorted(s.items()))) for s in extra for c, strategy in kinds]
     return [*trials, Trial(Candidate(CLASSICAL))]

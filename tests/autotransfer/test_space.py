@@ -1,0 +1,26 @@
+"""The search space: every contestant at the cheaper setting first, the controls before the full fine-tunes,
+LoRA only for sources whose backbone can take adapters."""
+
+from __future__ import annotations
+
+from medtransfer.autotransfer.rank import Candidate
+from medtransfer.autotransfer.space import search_space
+
+
+def test_contestants_are_ordered_cheap_first_and_lora_only_where_it_applies():
+    cnn, bert = Candidate("dna_cnn"), Candidate("dna_bert_augustus")
+    scratch = Candidate("dna_bert_augustus", pretrained=False)
+    trials = search_space([bert, cnn], scratch, [{"image_size": 64}, {"image_size": 128}], lora=frozenset({bert.label}))
+    labels = [t.label for t in trials]
+    first = labels[: len(labels) // 2]  # the 64-px half comes first, in full
+    assert all("image_size=64" in label for label in first)
+    assert first == [
+        "dna_bert_augustus/linear_probe[image_size=64]",
+        "dna_cnn/linear_probe[image_size=64]",
+        "dna_bert_augustus@random/full[image_size=64]",
+        "dna_bert_augustus/full[image_size=64]",
+        "dna_bert_augustus/lora[image_size=64]",
+        "dna_cnn/full[image_size=64]",
+    ]
+    assert labels[-1] == "classical" and not any(label.startswith("dna_cnn/lora") for label in labels)
+    assert trials[4].fit_settings(1)["epochs"] == 6  # rung 1 trains ETA (3) times rung 0's 2 epochs
