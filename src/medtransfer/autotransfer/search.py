@@ -123,9 +123,7 @@ def run_auto(
         for trial, row in scored:
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
-    for row in _tune_finalist(board, cfg, table, trials_dir, clock, tune_trials, storage):
-        board.append(row)
-        update("tuning the finalist (Optuna)", board, clock)
+    _tune_finalist(board, cfg, table, trials_dir, clock, tune_trials, storage, update)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
@@ -179,11 +177,12 @@ def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, table, cloc
     return row
 
 
-def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock, n_trials: int, storage) -> list:
-    """Optuna trials around the best neural trial of the race (see ``tune.py``), decided on validation."""
+def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock, n_trials: int, storage, update):
+    """Optuna trials around the best neural trial of the race (see ``tune.py``), decided on validation; each
+    goes on ``board`` as it finishes (trials a resumed study already holds, at the end)."""
     ran = [r for r in board if r.get("run") and r["val_score"] is not None]
     if n_trials <= 0 or not ran:
-        return []
+        return
     finalist = max(ran, key=lambda r: r["val_score"])
     study = open_study(trials_dir, f"medtransfer-auto-{cfg.out_dir().name}", storage, fresh=not cfg.resume)
 
@@ -191,10 +190,13 @@ def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock,
         row = {**{k: finalist[k] for k in ("rung", "metric")}, "trial": f"{finalist['trial']} (tuned {number + 1})",
                "strategy": settings["strategy"], "epochs": settings["epochs"], "val_score": None, "val_ci": None,
                "seconds": 0.0, "stage": "tuned (Optuna)"}  # fmt: skip
-        return _fit_trial(row, settings, trials_dir / f"tune-{number:02d}", cfg, table, clock, board)
+        board.append(_fit_trial(row, settings, trials_dir / f"tune-{number:02d}", cfg, table, clock, board))
+        update("tuning the finalist (Optuna)", board, clock)
+        return board[-1]
 
-    return tune(study, finalist["settings"], finalist, cfg.lr, cfg.seed, n_trials,
+    rows = tune(study, finalist["settings"], finalist, cfg.lr, cfg.seed, n_trials,
                 lambda projected: clock.affords(projected, _best_seconds(board)), fit_tuned)  # fmt: skip
+    board += [r for r in rows if not any(r is b for b in board)]
 
 
 def _final_run(
