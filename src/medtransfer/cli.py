@@ -119,6 +119,8 @@ def fit(
     settings = {k: v for k, v in locals().items() if k not in ("config", "api_fit", "searches", "budget")
                 and v is not None}  # fmt: skip
     if searches(config, settings):
+        note = "no --backbone or --strategy: choosing both on validation within %s (as auto does); name them to fit one"
+        logging.getLogger("medtransfer").info(note, budget)
         _auto(settings.pop("progress", True), config, budget=budget, **settings)
         return
     result = api_fit(config=config, **settings)
