@@ -315,7 +315,7 @@ def export(
 
 @app.command()
 def serve(
-    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    run: Annotated[Path, typer.Argument(help="a finished run directory, or a bundle (export --format bundle)")],
     host: Annotated[str, Opt(help="address to listen on; localhost only unless told otherwise")] = "127.0.0.1",
     port: Annotated[int, Opt()] = 8000,
     max_upload_mb: Annotated[float, Opt(help="largest request body (413 past it)")] = 16.0,
