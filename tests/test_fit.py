@@ -344,7 +344,7 @@ def test_seeds_with_compare_scratch_pair_a_full_scratch_twin_with_every_seed(npz
         assert config["strategy"] == "full" and config["pretrained"] is False and config["seed"] == seed
     assert gain["difference"] == pytest.approx(np.mean([g["difference"] for g in gain["per_seed"].values()]))
     assert "Transfer gain" in (result.run_dir / "report.html").read_text()
-    from medtransfer.cli import _print_metrics
+    from medtransfer.cli_output import show_metrics as _print_metrics
 
     _print_metrics(result.metrics)  # what `medtransfer fit --seeds 2 --compare-scratch` prints
 

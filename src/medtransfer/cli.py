@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from medtransfer.cli_output import show_metrics, show_table
 from medtransfer.errors import MedtransferError
 
 app = typer.Typer(
@@ -121,10 +122,12 @@ def fit(
     if searches(config, settings):
         note = "no --backbone or --strategy: choosing both on validation within %s (as auto does); name them to fit one"
         logging.getLogger("medtransfer").info(note, budget)
-        _auto(settings.pop("progress", True), config, budget=budget, **settings)
+        from medtransfer.cli_search import run_search
+
+        run_search(settings.pop("progress", True), config, budget=budget, **settings)
         return
     result = api_fit(config=config, **settings)
-    _print_metrics(result.metrics)
+    show_metrics(result.metrics)
     typer.echo(f"run: {result.run_dir}  (report: {result.run_dir / 'report.html'})")
 
 
@@ -200,7 +203,7 @@ def evaluate(
 
     result = api_evaluate(run, data, split=split, label_column=label_column, input_column=input_column,
                           path_column=path_column, label_pattern=label_pattern, labels_file=labels)  # fmt: skip
-    _print_metrics({"task": result["task"], result["data"]: result["metrics"]})
+    show_metrics({"task": result["task"], result["data"]: result["metrics"]})
     if out:
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
@@ -294,128 +297,6 @@ def audit(
 
 
 @app.command()
-def export(
-    run: Annotated[Path, typer.Argument(help="a finished run directory")],
-    out: Annotated[Path, Opt("--out", "-o", help="folder for the export")],
-    format: Annotated[str, Opt("--format", help="onnx (checked against PyTorch with onnxruntime) or bundle (what load and serve read)")] = "onnx",  # noqa: E501
-) -> None:
-    """Export a run: ONNX for other tools, or a bundle (weights, model card, checksums) to load and serve."""
-    from medtransfer.api import export as api_export
-
-    written = api_export(run, out, format)
-    if format == "bundle":
-        typer.echo(f"written: {written}  (MODEL_CARD.md inside; medtransfer serve {written} serves it)")
-        return
-    parity = json.loads((written.parent / "parity.json").read_text())
-    typer.echo(
-        f"written: {written}  (largest difference from PyTorch on {parity['n_inputs']} inputs: "
-        f"{parity['max_abs_difference']:.1e}; preprocessing and labels in {written.parent / 'model.json'})"
-    )
-
-
-@app.command()
-def serve(
-    run: Annotated[Path, typer.Argument(help="a finished run directory, or a bundle (export --format bundle)")],
-    host: Annotated[str, Opt(help="address to listen on; localhost only unless told otherwise")] = "127.0.0.1",
-    port: Annotated[int, Opt()] = 8000,
-    max_upload_mb: Annotated[float, Opt(help="largest request body (413 past it)")] = 16.0,
-    max_batch: Annotated[int, Opt(help="most inputs per request")] = 64,
-    max_pixels: Annotated[int, Opt(help="most pixels per decoded image")] = 4096 * 4096,
-    timeout: Annotated[float, Opt(help="seconds a request may take (504 past it)")] = 60.0,
-    api_key: Annotated[str | None, Opt(envvar="MEDTRANSFER_API_KEY", help="require this key (X-API-Key header)")] = None,  # noqa: E501
-) -> None:
-    """Serve a run over HTTP: Open Inference Protocol v2 (/v2/...), POST /predict, /model-card, a page at /."""
-    import uvicorn
-
-    from medtransfer.serving.app import create_app
-    from medtransfer.serving.limits import ServeLimits
-
-    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
-        logging.getLogger("medtransfer").warning("serving on %s without --api-key: anyone who can reach it may use "
-                                                 "it", host)  # fmt: skip
-    limits = ServeLimits(max_upload_mb=max_upload_mb, max_batch=max_batch, max_pixels=max_pixels, timeout_s=timeout)
-    uvicorn.run(create_app(run, limits, api_key), host=host, port=port, log_level="info")
-
-
-@app.command()
-def auto(
-    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
-    budget: Annotated[str, Opt(help="wall-clock budget: 90s, 10m, 1h")] = "10m",
-    top_k: Annotated[int, Opt(help="sources shortlisted by rank for real fine-tunes")] = 2,
-    tune_trials: Annotated[int, Opt(help="Optuna trials on the finalist's lr, weight decay, epochs, depth")] = 6,
-    storage: Annotated[str | None, Opt(help="Optuna storage URL for workers to share (default: a file)")] = None,
-    label_column: Annotated[str | None, Opt()] = None,
-    image_size: Annotated[int | None, Opt(help="images: fix the input size instead of searching it")] = None,
-    seed: Annotated[int, Opt()] = 0,
-    out: Annotated[str | None, Opt("--out", "-o", help="the winner's run directory (default runs/<data>-auto)")] = None,
-    resume: Annotated[bool, Opt("--resume", help="continue an interrupted search")] = False,
-    overwrite: Annotated[bool, Opt("--overwrite", help="replace an earlier search at --out")] = False,
-    progress: Annotated[bool, Opt("--progress/--quiet", help="a live leaderboard, or log lines only")] = True,
-) -> None:
-    """Choose the source model and the fine-tuning on validation (rank, then successive halving of real
-    fine-tunes beside a from-scratch model and the classical one, then Optuna on the finalist) and keep the
-    winner as a run."""
-    given = {"label_column": label_column, "image_size": image_size, "out": out}
-    _auto(progress, None, data=data, budget=budget, top_k=top_k, tune_trials=tune_trials, storage=storage, seed=seed,
-          resume=resume, overwrite=overwrite, **{k: v for k, v in given.items() if v is not None})  # fmt: skip
-
-
-def _auto(progress: bool, config: Path | None, **settings) -> None:
-    """Run the search with a live leaderboard (or, ``progress`` off, log lines only) and print its outcome."""
-    from medtransfer.api import auto as api_auto
-    from medtransfer.autotransfer.live_view import leaderboard_rows, live_view
-
-    if progress:  # the live view is the progress display: the trials' own bars would tear it
-        with live_view(_log_console()) as on_update:
-            result = api_auto(config=config, progress=False, on_update=on_update, **settings)
-    else:
-        result = api_auto(config=config, progress=False, **settings)
-    _table(leaderboard_rows(result.fit.metrics["auto"]["leaderboard"]),
-           ("trial", "val", "seconds", "stage"),
-           f"chosen on validation in {result.seconds:.0f} s of {result.budget_s:.0f} s; test scored once, for the "
-           f"winner: {result.run_dir}  (report: {result.run_dir / 'report.html'})")  # fmt: skip
-    _print_metrics(result.fit.metrics)
-
-
-def _log_console():
-    """The console log lines print to (the RichHandler's), so a live view and the log share it."""
-    from rich.logging import RichHandler
-
-    return next((h.console for h in logging.getLogger().handlers if isinstance(h, RichHandler)), None)
-
-
-@app.command()
-def rank(
-    data: Annotated[str, Opt("--data", "-d", help="built-in dataset, folder, CSV, .npz, FASTA or SDF")],
-    candidates: Annotated[
-        str | None, Opt(help="comma-separated: backbone names, name@random, classical (default: every offline one)")
-    ] = None,
-    label_column: Annotated[str | None, Opt()] = None,
-    image_size: Annotated[int | None, Opt(help="images: input size in px (default: the backbone's)")] = None,
-    seed: Annotated[int, Opt()] = 0,
-    out: Annotated[Path | None, Opt("--out", "-o", help="folder for rank.json")] = None,
-) -> None:
-    """Rank candidate source models by transferability scores on frozen features (train + val only)."""
-    from medtransfer.api import rank as api_rank
-
-    settings = {"label_column": label_column, "image_size": image_size}
-    chosen = [c for c in candidates.split(",") if c.strip()] if candidates else None
-    result = api_rank(data, chosen, out, seed=seed, **{k: v for k, v in settings.items() if v is not None})
-    names = result["scores"]
-    rows = [
-        {
-            "candidate": r["candidate"],
-            **{s: f"{r[s]:.3f} (#{r[s + '_rank']})" for s in names},
-            "seconds": f"{r['features_seconds'] + sum(r[s + '_seconds'] for s in names):.1f}",
-        }
-        for r in result["rows"]
-    ]
-    where = f" Written: {out / 'rank.json'}" if out else ""
-    _table(rows, ("candidate", *names, "seconds"),
-           f"{result['n']} train + val samples; scores cross-validated there, test unread.{where}")  # fmt: skip
-
-
-@app.command()
 def backbones(
     all_: Annotated[bool, Opt("--all", help="also list the tiny test_* models (for tests and examples)")] = False,
 ) -> None:
@@ -423,7 +304,7 @@ def backbones(
     from medtransfer.api import backbones as api_backbones
 
     rows = [r for r in api_backbones() if all_ or not r["name"].startswith("test_")]
-    _table(
+    show_table(
         rows,
         ("name", "modality", "params", "licence", "source"),
         "Any other model: hf:<hub repo or local folder> (a Hugging Face encoder with its tokenizer; "
@@ -439,7 +320,7 @@ def datasets() -> None:
     from medtransfer.api import datasets as api_datasets
     from medtransfer.data.catalog import data_dir
 
-    _table(
+    show_table(
         api_datasets(),
         ("name", "modality", "task", "classes", "size", "licence"),
         f"data folder: {data_dir()} (set MEDTRANSFER_DATA); missing files download with their md5",
@@ -470,79 +351,6 @@ def report(run: Annotated[Path, typer.Argument(help="a run directory")]) -> None
     from medtransfer.report import render_report
 
     typer.echo(str(render_report(run)))
-
-
-def _table(rows: list[dict], columns: tuple[str, ...], footer: str) -> None:
-    """A table whose first column (a name to type) is never cut or wrapped; later columns wrap to fit."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(show_lines=False, pad_edge=False, box=None)
-    for k, column in enumerate(columns):
-        first = k == 0
-        table.add_column(column, no_wrap=first, min_width=max(len(str(r.get(column, ""))) for r in rows) if first
-                         else None, overflow="fold", ratio=None if first else 1)  # fmt: skip
-    for r in rows:  # escaped: a trial label's [image_size=64] is text, not rich markup
-        table.add_row(*(escape(str(r.get(c, ""))) for c in columns))
-    console = Console()
-    console.print(table)
-    console.print(footer)
-
-
-def _print_metrics(metrics: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    skip = {
-        "details",
-        "training",
-        "calibration",
-        "operating_point",
-        "baselines",
-        "versus_baseline",
-        "subgroups",
-        "val_per_seed",
-        "test_per_seed",
-        "transfer_gain",
-        "auto",
-    }
-    splits = [k for k, v in metrics.items() if isinstance(v, dict) and k not in skip]
-    names = sorted({m for s in splits for m in metrics[s] if not m.endswith("_ci")})
-    table = Table("metric", *splits, title=f"{metrics.get('task', '')} metrics (95% bootstrap CI)")
-    for m in names:
-        table.add_row(m, *(_with_ci(metrics[s], m) for s in splits))
-    Console().print(table)
-    for name, b in metrics.get("baselines", {}).items():
-        shown = ", ".join(f"{k} {b[k]:.3f}" for k in ("auroc", "accuracy", "rmse") if k in b)
-        Console().print(f"baseline {name}: {shown}")
-    versus = metrics.get("versus_baseline")
-    if versus:
-        ci = versus["difference_ci"]
-        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
-        Console().print(
-            f"this model − baseline ({versus['metric']}): {versus['difference']:+.3f}{interval}: {versus['verdict']}"
-        )
-    gain = metrics.get("transfer_gain")
-    if gain:
-        ci = gain.get("difference_ci")
-        interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
-        Console().print(f"transfer gain ({gain['metric']}): {gain['difference']:+.3f}{interval}: {gain['verdict']}")
-    point = metrics.get("operating_point")
-    if point and "threshold" in point:
-        test = point.get("test", {})
-        Console().print(
-            f"operating point ({point['method']}, chosen on validation): threshold {point['threshold']:.3f} → "
-            + ", ".join(f"{k} {test[k]:.3f}" for k in ("sensitivity", "specificity", "ppv", "npv") if k in test)
-            + " on test"
-        )
-
-
-def _with_ci(values: dict, name: str) -> str:
-    if name not in values:
-        return "–"
-    ci = values.get(f"{name}_ci")
-    return f"{values[name]:.4f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def _configure_logging() -> None:
@@ -583,3 +391,7 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # a typer that uses click itself
         return tuple(found)
     return (*found, ClickException)
+
+
+# the commands of the search (auto, rank) and of using a model (export, serve) live in their own modules
+from medtransfer import cli_search, cli_use  # noqa: E402, F401
