@@ -3,7 +3,7 @@
 The server runs in its own process (``medtransfer serve``, as a user starts it); this process is the client
 and sends a fixed number of requests one after another, in 3 rounds. Into docs/benchmarks.md.
 
-    python -m bench.serve_load [--run runs/demo-breastmnist] [--requests 100]
+    MEDTRANSFER_DATA=../shared/data python -m bench.serve_load [--run runs/demo-breastmnist] [--requests 100]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
     table = read_data("breastmnist")
-    test = [png(x.squeeze()) for x in table.inputs[table.split == "test"][:BATCH]]
+    test = [png(table.inputs[i].squeeze()) for i in np.where(table.split == "test")[0][:BATCH]]
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "medtransfer", "serve", args.run, "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

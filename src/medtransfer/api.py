@@ -241,7 +241,7 @@ def export(run: str | Path, out: str | Path, format: str = "onnx", inputs: list 
     batch 1 and N on ``inputs`` (default: rows of the run's own validation split), the difference written to
     ``out/parity.json``; ``out/model.json`` holds the preprocessing, tokenizer and class names.
     ``format="bundle"``: the folder ``out`` that ``load`` and ``serve`` read (weights, model.json, tokenizer,
-    MODEL_CARD.md, checksums checked on load)."""
+    MODEL_CARD.md, checksums checked on load); an ``out`` ending in ``.tar.gz`` writes it as one archive."""
     from medtransfer.errors import ConfigError
     from medtransfer.exporting.bundle import export_bundle
     from medtransfer.exporting.onnx_export import export_onnx

@@ -213,25 +213,29 @@ def evaluate(
 
 @app.command()
 def predict(
-    run: Annotated[Path, typer.Argument(help="a finished run directory")],
+    run: Annotated[Path, typer.Argument(help="a finished run directory, or a bundle")],
     inputs: Annotated[list[Path], Opt("--input", "-i", help="image files, folders, or a CSV with a path column")],
-    out: Annotated[Path | None, Opt("--out", "-o", help="CSV to write (default: print)")] = None,
+    out: Annotated[Path | None, Opt("--out", "-o", help="CSV to write, a batch at a time (default: print)")] = None,
     skip_invalid: Annotated[
-        bool, Opt("--skip-invalid", help="leave invalid inputs out (listed in <out>.invalid.csv) instead of stopping")
+        bool, Opt("--skip-invalid", help="leave invalid inputs out (listed in <out>.invalid.csv) and carry on")
     ] = False,
+    batch_size: Annotated[int, Opt(help="inputs read and predicted at a time")] = 256,
+    progress: Annotated[bool, Opt(help="progress bar on stderr while writing --out")] = True,
 ) -> None:
-    """Predict new inputs with a saved model."""
-    from medtransfer.api import predict as api_predict
-    from medtransfer.evaluation.predictions import write_predictions
+    """Predict new inputs with a saved model, streaming them a batch at a time."""
+    from medtransfer.api import load
+    from medtransfer.prediction_stream import predict_to_csv
 
-    invalid = out.with_suffix(".invalid.csv") if out else None
-    rows = api_predict(run, inputs, skip_invalid=skip_invalid, invalid_out=invalid)
     if out:
-        write_predictions(rows, out)
-        typer.echo(f"{len(rows)} predictions written to {out}")
-    else:
+        done = predict_to_csv(load(run), inputs, out, skip_invalid, batch_size, progress)
+        refused = f"; {done.invalid} invalid inputs listed in {done.invalid_out}" if done.invalid else ""
+        typer.echo(f"{done.predicted} predictions written to {out}{refused}")
+        return
+    for rows, dropped in load(run).iter_predictions(inputs, skip_invalid, batch_size)[1]:
         for r in rows:
             typer.echo(f"{r['id']}\t{r['prediction']}")
+        for d in dropped:
+            typer.echo(f"left out: {d.get('file', '')}:{d.get('row', '')}  {d.get('reason', '')}", err=True)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from medtransfer.cli import Opt, app
 @app.command()
 def export(
     run: Annotated[Path, typer.Argument(help="a finished run directory")],
-    out: Annotated[Path, Opt("--out", "-o", help="folder for the export")],
+    out: Annotated[Path, Opt("--out", "-o", help="folder for the export; a bundle may be one .tar.gz archive")],
     format: Annotated[str, Opt("--format", help="onnx (checked against PyTorch with onnxruntime) or bundle (what load and serve read)")] = "onnx",  # noqa: E501
 ) -> None:
     """Export a run: ONNX for other tools, or a bundle (weights, model card, checksums) to load and serve."""
@@ -34,7 +34,7 @@ def export(
 
 @app.command()
 def serve(
-    run: Annotated[Path, typer.Argument(help="a finished run directory, or a bundle (export --format bundle)")],
+    run: Annotated[Path, typer.Argument(help="a run directory, or a bundle folder or .tar.gz (export --format bundle)")],  # noqa: E501,
     host: Annotated[str, Opt(help="address to listen on; localhost only unless told otherwise")] = "127.0.0.1",
     port: Annotated[int, Opt()] = 8000,
     max_upload_mb: Annotated[float, Opt(help="largest request body (413 past it)")] = 16.0,

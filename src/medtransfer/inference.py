@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,30 @@ class LoadedModel:
         """(rows of id, prediction and probabilities, invalid inputs left out) for files, folders or a CSV.
 
         An invalid input stops with an error naming it, unless ``skip_invalid`` leaves it out (and lists it)."""
-        inputs, ids, dropped = self.modality.read_inputs(sources, skip_invalid)
-        if not inputs:
-            raise DataError(f"no valid inputs in {', '.join(map(str, sources))}.")
-        return prediction_rows(self.task, ids, "predict", None, self.predict_proba(inputs)), dropped
+        rows: list[dict] = []
+        dropped: list[dict] = []
+        for batch_rows, batch_dropped in self.iter_predictions(sources, skip_invalid)[1]:
+            rows += batch_rows
+            dropped += batch_dropped
+        return rows, dropped
+
+    def iter_predictions(
+        self, sources: list[Path], skip_invalid: bool = False, batch_size: int = 256
+    ) -> tuple[int, Iterator[tuple[list[dict], list[dict]]]]:
+        """(how many inputs, batches of (prediction rows, invalid inputs left out)), read and predicted a batch
+        at a time so that inputs too many for memory stream through."""
+        stream = self.modality.stream_inputs(sources, skip_invalid, batch_size)
+
+        def batches() -> Iterator[tuple[list[dict], list[dict]]]:
+            produced = 0
+            for inputs, ids, dropped in stream.batches:
+                rows = prediction_rows(self.task, ids, "predict", None, self.predict_proba(inputs)) if inputs else []
+                produced += len(rows)
+                yield rows, dropped
+            if not produced:
+                raise DataError(f"no valid inputs in {', '.join(map(str, sources))}.")
+
+        return stream.total, batches()
 
     def evaluate(self, table: SampleTable) -> tuple[dict, dict, list[dict]]:
         """(metrics, details, prediction rows) on ``table``, whose classes are matched to the model's by name."""
@@ -81,8 +102,12 @@ class LoadedModel:
 
 
 def load(run: str | Path) -> LoadedModel:
-    """Load a finished run directory (its ``model/`` folder) for prediction."""
+    """Load a finished run directory (its ``model/`` folder), an exported bundle or a bundle archive."""
+    from medtransfer.exporting.bundle import is_archive, unpack_archive
+
     run = Path(run)
+    if run.is_file() and is_archive(run):
+        run = unpack_archive(run)
     if not run.is_dir():
         partial = run.with_name(run.name + ".partial")
         hint = f" {partial} is an interrupted run: finish it with --resume." if partial.is_dir() else ""

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 from torch.utils.data import Dataset
 
+from medtransfer.data.input_stream import InputStream
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
@@ -44,6 +45,9 @@ class Modality(Protocol):
     def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
         """Read unlabelled inputs (for prediction), their ids, and the invalid ones left out (``skip_invalid``;
         otherwise an invalid input stops with a DataError naming it)."""
+
+    def stream_inputs(self, sources: list[Path], skip_invalid: bool, batch_size: int) -> InputStream:
+        """``read_inputs`` a batch at a time, for ``predict`` on inputs too many to hold at once."""
 
     def input_bytes(self, x: Any) -> bytes:
         """Canonical bytes of one input, for content hashes."""

@@ -1,14 +1,19 @@
-"""``medtransfer export --format bundle``: one folder that ``medtransfer.load`` and ``medtransfer serve`` read.
+"""``medtransfer export --format bundle``: one folder (or archive) that ``medtransfer.load`` and ``serve`` read.
 
 A bundle is a finished run trimmed to what using the model needs: ``model/`` (weights, model.json, the
 tokenizer where there is one), ``metrics.json`` and ``config.yaml`` (what the card reports), MODEL_CARD.md,
-and ``checksums.sha256`` over every file, checked when the bundle is loaded.
+and ``checksums.sha256`` over every file, checked when the bundle is loaded. An ``--out`` ending in
+``.tar.gz`` / ``.tgz`` writes the same folder as one archive, to mail or upload; it is unpacked once into the
+cache (``$XDG_CACHE_HOME/medtransfer/bundles/<archive digest>``) when loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 from medtransfer.errors import ExportError, RunError
@@ -16,14 +21,27 @@ from medtransfer.exporting.model_card import card_markdown, model_card
 
 CHECKSUMS = "checksums.sha256"
 KEPT = ("metrics.json", "config.yaml", "manifest.json")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def archive_stem(path: Path) -> str:
+    """``model.tar.gz`` → ``model``: the bundle's name inside its archive."""
+    name = path.name
+    return next(name[: -len(s)] for s in ARCHIVE_SUFFIXES if name.lower().endswith(s))
 
 
 def export_bundle(run: str | Path, out: str | Path) -> Path:
-    """Write the bundle of ``run`` to ``out`` (refused if ``out`` holds anything); returns ``out``."""
+    """Write the bundle of ``run`` to ``out`` (a folder, refused if it holds anything, or a ``.tar.gz``)."""
     run, out = Path(run), Path(out)
     if not (run / "model" / "model.json").is_file():
         raise RunError(f"{run} has no saved model (model/model.json): is it a finished run directory?")
-    if out.exists() and any(out.iterdir()):
+    if is_archive(out):
+        return _export_archive(run, out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} is not empty: choose a new folder for the bundle.")
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -39,6 +57,46 @@ def export_bundle(run: str | Path, out: str | Path) -> Path:
         out.rmdir()
     partial.rename(out)  # a reader never sees half a bundle
     return out
+
+
+def _export_archive(run: Path, out: Path) -> Path:
+    if out.exists():
+        raise ExportError(f"{out} exists: choose a new name for the bundle archive.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".bundle-") as tmp:
+        folder = export_bundle(run, Path(tmp) / archive_stem(out))
+        partial = Path(tmp) / "archive.partial"
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(folder, arcname=folder.name)
+        partial.rename(out)
+    return out
+
+
+def unpack_archive(archive: Path) -> Path:
+    """The bundle folder inside ``archive``, unpacked once into the cache (keyed by the archive's digest, so a
+    changed archive is unpacked afresh); members that would land outside the folder are refused."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medtransfer" / "bundles" / digest
+    name = archive_stem(archive)
+    if (root / name / CHECKSUMS).is_file():
+        return root / name
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".unpack-") as tmp:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tops = {Path(m.name).parts[0] for m in tar.getmembers() if m.name not in ("", ".")}
+                if tops != {name}:
+                    held = sorted(tops)[:3]
+                    raise RunError(f"{archive} is not a medtransfer bundle archive: it should hold one folder "
+                                   f"{name}/, and holds {held}. Re-export it with --format bundle.")  # fmt: skip
+                tar.extractall(tmp, filter="data")  # refuses absolute paths, '..' and links out of the folder
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise RunError(f"{archive} cannot be unpacked ({exc}): re-export the bundle.") from exc
+        if not (Path(tmp) / name / CHECKSUMS).is_file():
+            raise RunError(f"{archive} has no {name}/{CHECKSUMS}: it is not an exported bundle.")
+        if not (root / name).exists():  # another process may have unpacked it meanwhile
+            os.replace(Path(tmp) / name, root / name)
+    return root / name
 
 
 def verify_bundle(folder: Path) -> None:

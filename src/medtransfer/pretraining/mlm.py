@@ -23,6 +23,7 @@ from medtransfer.data.tokens import SPECIAL_TOKENS, TokenEncoder
 from medtransfer.errors import ConfigError, RunError
 from medtransfer.pretraining.distill import TeacherTargets
 from medtransfer.pretraining.masking import mask_span, mask_tokens
+from medtransfer.progress import progress_bar
 
 log = logging.getLogger("medtransfer")
 STATE = "pretrain_state.pt"
@@ -131,7 +132,7 @@ def pretrain_mlm(
         held = _heldout_losses(model, targets, held_ids, encoder, s.seed)
         rows.append({"step": 0, "train_loss": math.nan, **held, "seconds": 0.0} | _train_distill(targets, []))
     started, window = time.perf_counter() - rows[-1]["seconds"], []
-    with _progress_bar(progress, s.steps, step) as advance:
+    with progress_bar("pretraining", s.steps, progress, done=step, with_loss=True) as advance:
         while step < s.steps:
             ids = torch.from_numpy(encoder.encode([texts[i] for i in _batch(train, step, s.batch_size, s.seed)]))
             step_seed = s.seed * 1_000_003 + step
@@ -162,7 +163,7 @@ def pretrain_mlm(
             if step % s.save_every == 0 or step == s.steps:
                 extra = {"distill_map": targets.trainable_state()} if targets else {}
                 _save_state(out, model, optimizer, schedule, step, rows, s, len(texts), extra)
-            advance(last_loss)
+            advance(loss=last_loss)
     _write_log(out / "pretrain_log.csv", rows)
     first, last = rows[0], rows[-1]
     outcome = PretrainOutcome(step, last["train_loss"], first["heldout_loss"], last["heldout_loss"], last["seconds"],
@@ -232,25 +233,3 @@ def _write_log(path: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-
-class _progress_bar:
-    """A rich progress bar over steps (or nothing), yielding ``advance(loss)``."""
-
-    def __init__(self, enabled: bool, total: int, done: int) -> None:
-        self.enabled, self.total, self.done = enabled, total, done
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda loss: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("pretraining"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            TextColumn("loss {task.fields[loss]:.3f}"))  # fmt: skip
-        self.bar.start()
-        task = self.bar.add_task("pretrain", total=self.total, completed=self.done, loss=float("nan"))
-        return lambda loss: self.bar.update(task, advance=1, loss=loss)
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self.bar.stop()

@@ -25,8 +25,8 @@ class Predictor:
     """The loaded run, its metrics and card, and ``predict`` for one request at a time."""
 
     def __init__(self, run: str | Path, limits: ServeLimits | None = None) -> None:
-        self.run = Path(run)
-        self.loaded = load(self.run)
+        self.loaded = load(run)
+        self.run = self.loaded.run_dir  # an archive's unpacked folder
         self.limits = limits or ServeLimits()
         self.name = self.run.resolve().name
         metrics = self.run / "metrics.json"

@@ -13,11 +13,14 @@ from medtransfer.data.images.decode import IMAGE_SUFFIXES, to_channels
 from medtransfer.data.images.fingerprints import NEAR_FRACTION, average_hashes, correlation_check, thumbnails
 from medtransfer.data.images.readers import (
     PATH_COLUMNS,
+    decode_inputs,
+    image_input_paths,
     read_image_csv,
     read_image_folder,
     read_image_inputs,
     read_image_npz,
 )
+from medtransfer.data.input_stream import InputStream, lazy_batches
 from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
@@ -49,6 +52,9 @@ class ImageModality:
 
     def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
         return read_image_inputs(sources, skip_invalid)
+
+    def stream_inputs(self, sources: list[Path], skip_invalid: bool, batch_size: int) -> InputStream:
+        return lazy_batches(image_input_paths(sources), batch_size, lambda paths: decode_inputs(paths, skip_invalid))
 
     def input_bytes(self, x: np.ndarray) -> bytes:
         return np.asarray(x.shape, dtype=np.int64).tobytes() + x.tobytes()

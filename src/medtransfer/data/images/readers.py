@@ -127,6 +127,11 @@ def read_image_inputs(
 ) -> tuple[list[np.ndarray], list[str], list[dict]]:
     """Unlabelled images for prediction: image files, folders of them, or a CSV with a path column.
     Unreadable files stop with one error naming each, or with ``skip_invalid`` are returned as dropped."""
+    return decode_inputs(image_input_paths(sources), skip_invalid)
+
+
+def image_input_paths(sources: list[Path]) -> list[Path]:
+    """The image files named by ``sources`` (files, folders searched recursively, CSVs with a path column)."""
     paths: list[Path] = []
     for s in sources:
         if s.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -141,6 +146,11 @@ def read_image_inputs(
             paths.append(s)
     if not paths:
         raise DataError(f"no images found in {', '.join(map(str, sources))}.")
+    return paths
+
+
+def decode_inputs(paths: list[Path], skip_invalid: bool) -> tuple[list[np.ndarray], list[str], list[dict]]:
+    """(images, ids, dropped) of ``paths``: a bad file stops with an error naming it, or is dropped."""
     if not skip_invalid:
         return decode_many(paths, "the input"), [str(p) for p in paths], []
     images, ids, dropped = [], [], []

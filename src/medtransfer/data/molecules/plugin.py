@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from medtransfer.data.csv_table import pick_column
+from medtransfer.data.input_stream import InputStream, batches_of
 from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.molecules.chem import inchikey_of, morgan_fingerprints
 from medtransfer.data.molecules.readers import (
@@ -48,6 +49,9 @@ class MoleculeModality:
         if unknown:
             raise DataError(f"{unknown[0]} is not a molecule file: pass .smi, .txt, .csv (smiles column) or .sdf.")
         return read_smiles_inputs(files, skip_invalid=skip_invalid)
+
+    def stream_inputs(self, sources: list[Path], skip_invalid: bool, batch_size: int) -> InputStream:
+        return batches_of(self.read_inputs(sources, skip_invalid), batch_size)
 
     def read_corpus(self, corpus: str, piece_length: int | None = None) -> tuple[list[str], str]:
         """Unlabelled SMILES for pretraining: ``moses`` (the molsets package's 1.58M) or a file (one molecule

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from medtransfer.data.csv_table import pick_column, read_rows
+from medtransfer.data.input_stream import InputStream, batches_of
 from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sequences.alphabets import SYMBOLS, guess_kind
@@ -65,6 +66,9 @@ class SequenceModality:
     def read_inputs(self, sources: list[Path], skip_invalid: bool = False) -> tuple[list[Any], list[str], list[dict]]:
         files = [p for s in sources for p in (sorted(s.iterdir()) if s.is_dir() else [s])]
         return read_sequence_inputs(files, self.name, skip_invalid=skip_invalid)
+
+    def stream_inputs(self, sources: list[Path], skip_invalid: bool, batch_size: int) -> InputStream:
+        return batches_of(self.read_inputs(sources, skip_invalid), batch_size)
 
     def read_corpus(self, corpus: str, piece_length: int = 510, exclude: tuple[str, ...] = ()) -> tuple[list[str], str]:
         """Unlabelled sequences for pretraining, cut into ``piece_length`` pieces: a named corpus (dna: ``ecoli``,
