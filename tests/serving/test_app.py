@@ -44,6 +44,20 @@ def dna_run(tmp_path_factory):
     return run, [s for s, _ in held_out[:2]]
 
 
+@pytest.fixture(scope="module")
+def molecule_run(tmp_path_factory):
+    """A tiny SMILES BERT on 200 real BBBP molecules."""
+    from medtransfer.data.sources import read_data
+
+    folder = tmp_path_factory.mktemp("molecule")
+    table = read_data("bbbp")
+    data = folder / "bbbp200.csv"
+    data.write_text("smiles,p_np\n" + "".join(f"{s},{int(t)}\n" for s, t in zip(table.inputs[:200], table.targets[:200])))
+    run = medtransfer.fit(str(data), label_column="p_np", backbone="test_smiles_bert", epochs=1, batch_size=32,
+                          progress=False, gallery=False, out=str(folder / "run")).run_dir  # fmt: skip
+    return run, list(table.inputs[200:203])
+
+
 def client(run, **limits):
     from fastapi.testclient import TestClient
 
@@ -137,3 +151,16 @@ def test_an_api_key_guards_everything_but_health(image_run):
     refused(api.get("/model-card"), 401, "X-API-Key")
     assert api.get("/model-card", headers={"X-API-Key": "s3cret"}).status_code == 200
     assert json.loads(api.get("/openapi.json").text)["paths"]["/predict"]
+
+
+def test_smiles_are_predicted_and_explained_per_atom_and_an_invalid_one_is_named(molecule_run):
+    run, smiles = molecule_run
+    api = client(run)
+    got = api.post("/predict?explain=true", json={"inputs": smiles})
+    assert got.status_code == 200, got.text
+    rows = got.json()["predictions"]
+    expected = medtransfer.load(run).predict_proba(smiles)
+    assert np.allclose([list(r["probabilities"].values()) for r in rows], expected, atol=1e-5)
+    assert all(r.get("explanation") for r in rows)
+    refused(api.post("/predict", json={"inputs": [smiles[0], "C1CC"]}), 422, "input 2", "unclosed ring")
+    assert api.get("/v2/health/ready").status_code == 200
