@@ -52,7 +52,8 @@ def molecule_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("molecule")
     table = read_data("bbbp")
     data = folder / "bbbp200.csv"
-    data.write_text("smiles,p_np\n" + "".join(f"{s},{int(t)}\n" for s, t in zip(table.inputs[:200], table.targets[:200])))
+    pairs = zip(table.inputs[:200], table.targets[:200], strict=True)
+    data.write_text("smiles,p_np\n" + "".join(f"{s},{int(t)}\n" for s, t in pairs))
     run = medtransfer.fit(str(data), label_column="p_np", backbone="test_smiles_bert", epochs=1, batch_size=32,
                           progress=False, gallery=False, out=str(folder / "run")).run_dir  # fmt: skip
     return run, list(table.inputs[200:203])
