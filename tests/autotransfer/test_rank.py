@@ -40,3 +40,14 @@ def test_rank_reads_no_test_row(monkeypatch):
     monkeypatch.setattr(rank_module, "_features", spy)
     medtransfer.rank("breastmnist", ["classical"])
     assert seen == [["train", "val"]]
+
+
+def test_a_regression_set_is_ranked_by_the_scores_with_a_regression_form():
+    """FreeSolv (hydration free energy): R² for kNN and the probe, LogME on the standardised target; ChemNet's
+    pretrained features above the same network with random weights."""
+    ranked = medtransfer.rank("freesolv", ["chemnet", "chemnet@random", "classical"])
+    assert ranked["scores"] == ["knn", "linear_probe", "logme"]
+    rows = {r["candidate"]: r for r in ranked["rows"]}
+    for score in ranked["scores"]:
+        assert rows["chemnet"][score] > rows["chemnet@random"][score], score
+    assert 0.5 < rows["chemnet"]["linear_probe"] <= 1.0  # an R²: ChemNet's descriptors carry solvation energy

@@ -71,3 +71,20 @@ def test_every_score_rates_separable_features_above_noise(name):
     score = scores.SCORES.get(name)
     assert score(good, y, seed=0) > score(noise, y, seed=0)
     assert score(good, y, seed=0) == score(good, y, seed=0)  # one seed, one value
+
+
+@pytest.mark.parametrize("name", ["knn", "linear_probe", "logme"])
+def test_regression_forms_prefer_features_that_carry_a_continuous_target(name):
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((120, 12))
+    y = 3.0 * f[:, 0] + 0.3 * rng.standard_normal(120) + 10.0  # an offset and scale the scores must not mind
+    noise = rng.standard_normal((120, 12))
+    regression = scores.scores_for("regression")[name]
+    assert regression(f, y) > regression(noise, y)
+    if name != "logme":  # cross-validated R²: well above 0 for a near-linear target, at or below 0 for noise
+        assert regression(f, y) > {"knn": 0.5, "linear_probe": 0.95}[name] and regression(noise, y) < 0.05
+
+
+def test_only_scores_with_a_regression_form_rate_regression_tasks():
+    assert sorted(scores.scores_for("regression")) == ["knn", "linear_probe", "logme"]
+    assert sorted(scores.scores_for("binary")) == ["hscore", "knn", "linear_probe", "logme", "nleep"]

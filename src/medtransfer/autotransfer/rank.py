@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medtransfer.autotransfer.scores import SCORES
+from medtransfer.autotransfer.scores import scores_for
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
@@ -92,15 +92,18 @@ def rank_candidates(
     from medtransfer.pipeline import audit_data
 
     (table, split), _, _ = audit_data(cfg, table)
-    if not table.task.is_classification:
-        raise ConfigError(f"rank scores classification tasks; this one is {table.task.kind}.")
+    if table.task.kind not in ("binary", "multiclass", "regression"):
+        raise ConfigError(f"rank scores single-label classification and regression tasks; this one is "
+                          f"{table.task.kind}: rank one label column at a time (--label-column).")  # fmt: skip
+    scores = scores_for(table.task.kind)
     explicit = candidates is not None
     candidates = candidates or [
         c for c in default_candidates(table.modality) if not only_pretrained or (c.pretrained and c.name != CLASSICAL)
     ]
     parts = {name: table.subset(split.indices[name]) for name in ("train", "val")}
-    y = np.concatenate([parts["train"].targets, parts["val"].targets]).astype(int)
-    result = RankResult(cfg.data, len(y), SCORES.names())
+    y = np.concatenate([parts["train"].targets, parts["val"].targets])
+    y = y.astype(float if table.task.kind == "regression" else int)
+    result = RankResult(cfg.data, len(y), list(scores))
     for candidate in candidates:
         started = time.perf_counter()
         try:
@@ -114,7 +117,7 @@ def rank_candidates(
         row = {"candidate": candidate.label, "features_seconds": time.perf_counter() - started, "lora": adapters}
         for name in result.scores:
             started = time.perf_counter()
-            row[name] = SCORES.get(name)(features, y, seed=cfg.seed)
+            row[name] = scores[name](features, y, seed=cfg.seed)
             row[f"{name}_seconds"] = time.perf_counter() - started
         log.info("ranked %s", candidate.label)
         result.rows.append(row)

@@ -1,6 +1,8 @@
 """Transferability scores: how well a frozen backbone's features suit a labelled task, without fine-tuning.
 
-Each takes features ``(n, d)`` and class indices ``(n,)`` and returns one number, higher = better:
+Each takes features ``(n, d)`` and class indices ``(n,)`` and returns one number, higher = better. The scores
+with a regression form (registered as its ``regression`` metadata) rate continuous targets too: kNN and the
+linear probe by cross-validated R², LogME by its evidence for the standardised target, as in its paper.
 
 - ``knn``: cross-validated accuracy of a k-nearest-neighbour classifier (cosine distance);
 - ``linear_probe``: cross-validated balanced accuracy of a logistic regression;
@@ -24,7 +26,36 @@ from medtransfer.registry import Registry
 SCORES: Registry = Registry("transferability score")
 
 
-@SCORES.register("knn", description="k-nearest-neighbour accuracy, 5-fold cross-validated (cosine)")
+def knn_regression_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Cross-validated R² of a 10-nearest-neighbour regressor (cosine distance)."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsRegressor
+
+    model = KNeighborsRegressor(n_neighbors=min(10, len(y) // 5 or 1), metric="cosine")
+    return float(cross_val_score(model, features, y, cv=_regression_folds(seed), scoring="r2").mean())
+
+
+def linear_probe_regression_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Cross-validated R² of a ridge regression on standardised features (its penalty chosen inside each fold)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-1, 4, 11)))
+    return float(cross_val_score(model, features, y, cv=_regression_folds(seed), scoring="r2").mean())
+
+
+def logme_regression_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """LogME evidence per sample of the standardised continuous target."""
+    f = np.asarray(features, dtype=np.float64)
+    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    target = (y - y.mean()) / (y.std() or 1.0)
+    return logme_evidence(u, s**2, target, f.shape[1])[0]
+
+
+@SCORES.register("knn", description="k-nearest-neighbour accuracy, 5-fold cross-validated (cosine)",
+                 regression=knn_regression_score)  # fmt: skip
 def knn_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -34,7 +65,8 @@ def knn_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     return float(cross_val_score(model, features, y, cv=_folds(y, seed)).mean())
 
 
-@SCORES.register("linear_probe", description="logistic-regression balanced accuracy, 5-fold cross-validated")
+@SCORES.register("linear_probe", description="logistic-regression balanced accuracy, 5-fold cross-validated",
+                 regression=linear_probe_regression_score)  # fmt: skip
 def linear_probe_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
@@ -45,7 +77,7 @@ def linear_probe_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> fl
     return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring="balanced_accuracy").mean())
 
 
-@SCORES.register("logme", description="LogME evidence per sample (You et al. 2021)")
+@SCORES.register("logme", description="LogME evidence per sample (You et al. 2021)", regression=logme_regression_score)
 def logme_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     f = np.asarray(features, dtype=np.float64)
     u, s, _ = np.linalg.svd(f, full_matrices=False)  # economy: r = min(n, d) singular values
@@ -120,3 +152,16 @@ def _folds(y: np.ndarray, seed: int):
 
     splits = int(min(5, max(2, np.bincount(y).min())))
     return StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
+
+
+def _regression_folds(seed: int):
+    from sklearn.model_selection import KFold
+
+    return KFold(n_splits=5, shuffle=True, random_state=seed)
+
+
+def scores_for(kind: str) -> dict:
+    """The scores that rate a ``kind`` task ("regression" or a classification kind): name → function."""
+    if kind == "regression":
+        return {n: SCORES.meta(n)["regression"] for n in SCORES.names() if SCORES.meta(n).get("regression")}
+    return {n: SCORES.get(n) for n in SCORES.names()}
