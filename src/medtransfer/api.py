@@ -193,6 +193,7 @@ def auto(
     top_k: int = 2,
     tune_trials: int | None = None,
     storage: str | None = None,
+    val_repeats: int | None = None,
     on_update=None,
     config: str | Path | None = None,
     **settings: Any,
@@ -202,8 +203,10 @@ def auto(
 
     ``tune_trials``: Optuna trials on the finalist's learning rate, weight decay, epochs and depth (default 6,
     0 for none); ``storage``: the Optuna study's URL (default: a journal file beside the run, so a search
-    resumes; ``postgresql://…`` lets workers share it); ``on_update(stage, leaderboard, clock)``: called after
-    every trial. ``settings`` are ``FitConfig`` fields; the ones given are kept fixed, the rest may be searched.
+    resumes; ``postgresql://…`` lets workers share it); ``val_repeats``: how many train / validation splits of
+    the same rows each trial is judged on (default: 3 when validation is small, else 1; the test rows never
+    move); ``on_update(stage, leaderboard, clock)``: called after every trial. ``settings`` are ``FitConfig``
+    fields; the ones given are kept fixed, the rest may be searched.
     """
     from medtransfer.autotransfer.search import TUNE_TRIALS, run_auto
 
@@ -216,7 +219,7 @@ def auto(
     if cfg.out is None:  # not given in the flags nor the config file
         cfg = cfg.model_copy(update={"out": str(Path("runs") / f"{Path(cfg.data).stem}-auto")})
     trials = TUNE_TRIALS if tune_trials is None else tune_trials
-    return run_auto(cfg, parse_budget(budget), top_k, table, trials, storage, on_update)
+    return run_auto(cfg, parse_budget(budget), top_k, table, trials, storage, on_update, val_repeats)
 
 
 def parse_budget(budget: str | float) -> float:

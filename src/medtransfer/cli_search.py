@@ -18,6 +18,8 @@ def auto(
     top_k: Annotated[int, Opt(help="sources shortlisted by rank for real fine-tunes")] = 2,
     tune_trials: Annotated[int, Opt(help="Optuna trials on the finalist's lr, weight decay, epochs, depth")] = 6,
     storage: Annotated[str | None, Opt(help="Optuna storage URL for workers to share (default: a file)")] = None,
+    val_repeats: Annotated[int | None, Opt(help="train / val splits each trial is judged on (default: 3 when "
+                                           "validation is small, else 1)")] = None,  # fmt: skip
     label_column: Annotated[str | None, Opt()] = None,
     image_size: Annotated[int | None, Opt(help="images: fix the input size instead of searching it")] = None,
     seed: Annotated[int, Opt()] = 0,
@@ -32,7 +34,7 @@ def auto(
     given = {"label_column": label_column, "image_size": image_size, "out": out}
     settings = {k: v for k, v in given.items() if v is not None}
     run_search(progress, None, data=data, budget=budget, top_k=top_k, tune_trials=tune_trials, storage=storage,
-               seed=seed, resume=resume, overwrite=overwrite, **settings)  # fmt: skip
+               val_repeats=val_repeats, seed=seed, resume=resume, overwrite=overwrite, **settings)  # fmt: skip
 
 
 def run_search(progress: bool, config: Path | None, **settings) -> None:

@@ -11,7 +11,8 @@ import pytest
 import medtransfer
 
 pytestmark = pytest.mark.slow
-SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16, "tune_trials": 2}
+SETTINGS = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16, "tune_trials": 2,
+            "val_repeats": 1}  # the planted set's 20 validation rows would call for 3 splits: one test below has them
 
 
 def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, tmp_path, monkeypatch):
@@ -98,3 +99,25 @@ def test_an_interrupted_search_resumes_without_redoing_finished_trials(npz_data,
     fitted = [r for r in result.leaderboard if r.get("run")]
     final = 0 if result.fit.metrics["auto"]["winner"] == "classical" else 1  # the winner trained once more
     assert len(fitted) > 2 and len(trained) == len(fitted) - 2 + final
+
+
+def test_a_small_validation_split_is_repeated_and_the_test_rows_never_move(npz_data, tmp_path):
+    """20 validation rows: each trial is judged on the mean of 3 train / val splits of the same 80 rows."""
+    import csv
+
+    settings = {**SETTINGS, "tune_trials": 0}
+    del settings["val_repeats"]
+    result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **settings)
+    fitted = [r for r in result.leaderboard if r["val_score"] is not None]
+    assert fitted and all(r["val_sd"] is not None for r in fitted)  # the classical row too
+    trials = Path(str(result.run_dir) + ".trials")
+    first = sorted(p for p in trials.iterdir() if p.name.endswith("-r0"))[0]
+    val_ids = []
+    for folder in (first, first.with_name(first.name + "-s1"), first.with_name(first.name + "-s2")):
+        assert "test" not in json.loads((folder / "metrics.json").read_text())
+        rows = list(csv.DictReader((folder / "predictions.csv").read_text().splitlines()))
+        val_ids.append({r["id"] for r in rows if r["split"] == "val"})
+    test_ids = {r["id"] for r in csv.DictReader((result.run_dir / "predictions.csv").read_text().splitlines())
+                if r["split"] == "test"}  # fmt: skip
+    assert len({frozenset(v) for v in val_ids}) == 3 and all(len(v) == 20 for v in val_ids)
+    assert not any(v & test_ids for v in val_ids) and len(test_ids) == 20

@@ -32,19 +32,22 @@ import numpy as np
 
 from medtransfer.autotransfer.classical_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
+from medtransfer.autotransfer.resplits import decision_tables
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
 from medtransfer.autotransfer.tune import open_study, tune
+from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import RunError
-from medtransfer.pipeline import FitResult, audit_data, run_fit, split_for_fit
+from medtransfer.pipeline import FitResult, audit_data, run_fit
 from medtransfer.report import render_report
 from medtransfer.run.rundir import atomic_write_text
 
 log = logging.getLogger("medtransfer")
 SHORTLIST_SCORE = "linear_probe"
-COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "seconds", "stage", "settings")
+COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "val_sd", "seconds", "stage",
+           "settings")
 TUNE_TRIALS = 6  # Optuna trials on the finalist, budget permitting
 
 
@@ -87,18 +90,23 @@ def run_auto(
     tune_trials: int = TUNE_TRIALS,
     storage: str | None = None,
     on_update: Callable[[str, list[dict], Clock], None] | None = None,
+    val_repeats: int | None = None,
 ) -> AutoResult:
     """Search sources × strategies for ``cfg.data`` within ``budget_s`` seconds; returns the winner's run.
 
     ``tune_trials``: Optuna trials on the finalist (0: none); ``storage``: the Optuna study's URL (default: a
     journal file in the trials folder); ``on_update(stage, leaderboard, clock)`` is called after every trial
-    (the CLI's live view)."""
+    (the CLI's live view); ``val_repeats``: train / validation splits per trial (default: ``resplits``)."""
     clock = Clock(budget_s)
     update = on_update or (lambda stage, board, clock: None)
     out = cfg.out_dir()
     trials_dir = out.with_name(out.name + ".trials")
     _prepare(out, trials_dir, cfg)
-    (table, _), _, _ = audit_data(cfg, table)
+    (table, split), _, _ = audit_data(cfg, table)
+    tables = decision_tables(table, split, cfg.seed, val_repeats)  # one, or repeated splits when validation is small
+    if len(tables) > 1:
+        log.info("auto: validation has %d rows: every trial is judged on the mean of %d train / validation splits",
+                 len(split.indices["val"]), len(tables))  # fmt: skip
     plugin = get_modality(table.modality)
     extra = searched_settings(table, plugin, fixed=set(cfg.model_fields_set))
     ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
@@ -107,12 +115,12 @@ def run_auto(
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
     trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora)
     update("ranked", [], clock)
-    board = [_classical_row(cfg, table)]
+    board = [classical_row(cfg, tables)]
     alive = [t for t in trials if not t.classical]
     for rung in range(RUNGS):
         rows = []
         for trial in alive:  # appended as they come: later trials of the rung project their time from earlier ones
-            rows.append(_race(trial, rung, cfg, table, trials_dir, trials.index(trial), clock, board))
+            rows.append(_race(trial, rung, cfg, tables, trials_dir, trials.index(trial), clock, board))
             board.append(rows[-1])
             update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
         scored = [(t, r) for t, r in zip(alive, rows, strict=True) if r["val_score"] is not None]
@@ -123,13 +131,13 @@ def run_auto(
         for trial, row in scored:
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
-    _tune_finalist(board, cfg, table, trials_dir, clock, tune_trials, storage, update)
+    _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, storage, update)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
     for row in board:
         if row is winner:
-            row["stage"] = "winner" if row is saved else "best on validation (multi-label: not saved as a run yet)"
+            row["stage"] = "winner" if row is saved else "best on validation"
         elif row is saved:
             row["stage"] = "saved as the run (best neural trial)"
     _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
@@ -147,37 +155,41 @@ def _prepare(out: Path, trials_dir: Path, cfg: FitConfig) -> None:
     shutil.rmtree(trials_dir, ignore_errors=True)
 
 
-def _race(trial: Trial, rung: int, cfg: FitConfig, table, trials_dir: Path, index: int, clock: Clock, board) -> dict:
+def _race(trial: Trial, rung: int, cfg: FitConfig, tables, trials_dir: Path, index: int, clock: Clock, board) -> dict:
     """Fit ``trial`` at ``rung`` (validation scored only) unless the budget cannot take it."""
     settings = trial.fit_settings(rung)
     row = {"trial": trial.label, "strategy": trial.strategy, "rung": rung, "epochs": settings["epochs"],
-           "metric": _metric(table), "val_score": None, "val_ci": None, "seconds": 0.0,
+           "metric": metric_for(tables[0]), "val_score": None, "val_ci": None, "seconds": 0.0,
            "stage": f"rung {rung}"}  # fmt: skip
     projected = _projected(trial, rung, board)
     if not clock.affords(projected, _best_seconds(board)):
         row["stage"] = "skipped: budget"
         return row
-    return _fit_trial(row, settings, trials_dir / f"{index:02d}-r{rung}", cfg, table, clock, board)
+    return _fit_trial(row, settings, trials_dir / f"{index:02d}-r{rung}", cfg, tables, clock, board)
 
 
-def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, table, clock: Clock, board) -> dict:
-    """Fit one trial with validation scored only, within the time the budget leaves it; fills in ``row``."""
+def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, tables, clock: Clock, board) -> dict:
+    """Fit one trial with validation scored only, within the time the budget leaves it, on each of the
+    decision ``tables`` (its score: their mean, with their spread); fills in ``row``."""
     reserve = _best_seconds(board)
-    trial_cfg = cfg.model_copy(update={
-        **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
-        "max_seconds": clock.left(reserve), "out": str(out),
-    })  # fmt: skip
-    started = time.perf_counter()
-    result = run_fit(trial_cfg, table)
+    started, scores, runs = time.perf_counter(), [], []
+    for repeat, table in enumerate(tables):
+        trial_cfg = cfg.model_copy(update={
+            **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
+            "max_seconds": clock.left(reserve), "out": str(out.with_name(out.name + (f"-s{repeat}" if repeat else ""))),
+        })  # fmt: skip
+        result = run_fit(trial_cfg, table)
+        scores.append(val_score(result.metrics["val"], row["metric"]))
+        runs.append(result.run_dir)
     row["seconds"] = time.perf_counter() - started
-    row["val_score"], row["val_ci"] = _score(result.metrics["val"], row["metric"])
-    row.update(run=str(result.run_dir), settings=settings)
+    set_val(row, scores)
+    row.update(run=str(runs[0]), settings=settings)
     log.info("auto: %s, rung %d: val %s %.3f (%.0f s)", row["trial"], row["rung"], row["metric"], row["val_score"],
              row["seconds"])  # fmt: skip
     return row
 
 
-def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock, n_trials: int, storage, update):
+def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock, n_trials: int, storage, update):
     """Optuna trials around the best neural trial of the race (see ``tune.py``), decided on validation; each
     goes on ``board`` as it finishes (trials a resumed study already holds, at the end)."""
     ran = [r for r in board if r.get("run") and r["val_score"] is not None]
@@ -190,7 +202,7 @@ def _tune_finalist(board, cfg: FitConfig, table, trials_dir: Path, clock: Clock,
         row = {**{k: finalist[k] for k in ("rung", "metric")}, "trial": f"{finalist['trial']} (tuned {number + 1})",
                "strategy": settings["strategy"], "epochs": settings["epochs"], "val_score": None, "val_ci": None,
                "seconds": 0.0, "stage": "tuned (Optuna)"}  # fmt: skip
-        board.append(_fit_trial(row, settings, trials_dir / f"tune-{number:02d}", cfg, table, clock, board))
+        board.append(_fit_trial(row, settings, trials_dir / f"tune-{number:02d}", cfg, tables, clock, board))
         update("tuning the finalist (Optuna)", board, clock)
         return board[-1]
 
@@ -203,55 +215,17 @@ def _final_run(
     winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock
 ) -> tuple[FitResult, dict | None]:
     """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
-    if winner["trial"] == CLASSICAL and table.task.kind != "multilabel":  # the user gets the classical model
+    if winner["trial"] == CLASSICAL:  # the user gets the classical model
         log.info("auto: the classical model scores best on validation (%.3f): it is saved as the run",
                  winner["val_score"])  # fmt: skip
         return write_classical_run(cfg.model_copy(update={"score_test": True}), table), winner
     neural = winner
     ran = [r for r in board if r.get("run")]
-    if winner["trial"] == CLASSICAL and ran:  # multi-label: not saved as a run yet; the best neural one is
-        neural = max(ran, key=lambda r: r["val_score"])
-        log.warning("auto: the classical model scores best on validation (%.3f against %.3f); the leaderboard says "
-                    "so, and the best neural trial, %s, is saved as the run", winner["val_score"],
-                    neural["val_score"], neural["trial"])  # fmt: skip
     if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest
         log.warning("auto: the budget left no time for a trial; the best-ranked source's linear probe is saved")
         neural = {"trial": trials[0].label, "rung": 0, "settings": trials[0].fit_settings(0)}
     update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(0.0)}
     return run_fit(cfg.model_copy(update=update), table), neural if ran else None
-
-
-def _classical_row(cfg: FitConfig, table: SampleTable) -> dict:
-    """The classical model (the modality's hand-made features + its estimator), trained on train, scored on val."""
-    from medtransfer.evaluation.baselines import classical_probs
-    from medtransfer.evaluation.bootstrap import confidence_intervals
-    from medtransfer.evaluation.metrics import compute_metrics
-
-    started = time.perf_counter()
-    plugin = get_modality(table.modality)
-    table, split, _ = split_for_fit(cfg, table)
-    train, val = table.subset(split.indices["train"]), table.subset(split.indices["val"])
-    probs = classical_probs(table.task, plugin.simple_features(train.inputs), train.targets,
-                            plugin.simple_features(val.inputs), plugin.baseline_estimator, cfg.seed)  # fmt: skip
-    metrics, _ = compute_metrics(table.task, val.targets, probs)
-    metrics.update(confidence_intervals(table.task, val.targets, probs, seed=cfg.seed))
-    metric = _metric(table)
-    score, ci = _score(metrics, metric)
-    return {"trial": CLASSICAL, "strategy": plugin.simple_features_name, "rung": 0, "epochs": 0, "metric": metric,
-            "val_score": score, "val_ci": ci, "seconds": time.perf_counter() - started, "stage": "rung 0"}  # fmt: skip
-
-
-def _metric(table: SampleTable) -> str:
-    return "rmse" if table.task.kind == "regression" else "auroc"
-
-
-def _score(metrics: dict, metric: str) -> tuple[float | None, list[float] | None]:
-    """Higher is better: AUROC as it is (accuracy where AUROC is undefined), RMSE negated."""
-    if metric == "rmse":
-        ci = metrics.get("rmse_ci")
-        return -metrics["rmse"], None if ci is None else [-ci[1], -ci[0]]
-    name = metric if metric in metrics else "accuracy"
-    return metrics.get(name), metrics.get(f"{name}_ci")
 
 
 def _projected(trial: Trial, rung: int, board: list[dict]) -> float:

@@ -28,8 +28,8 @@ def make_split(table: SampleTable, val_fraction: float, test_fraction: float, se
         raise ConfigError("--val-fraction and --test-fraction must be in (0, 1) and sum to less than 1.")
     if table.split is not None:
         return _from_predefined(table, val_fraction, test_fraction, seed)
-    rest, test = _carve(table, np.arange(len(table)), test_fraction, seed)
-    train, val = _carve(table, rest, val_fraction / (1 - test_fraction), seed + 1)
+    rest, test = carve(table, np.arange(len(table)), test_fraction, seed)
+    train, val = carve(table, rest, val_fraction / (1 - test_fraction), seed + 1)
     how = f"split by {table.group_kind} (no group in two splits)" if table.groups else _strategy_word(table)
     return Split({"train": train, "val": val, "test": test}, f"{how}, random, seed {seed}")
 
@@ -40,10 +40,10 @@ def _from_predefined(table: SampleTable, val_fraction: float, test_fraction: flo
         raise DataError(f"{table.source}: the predefined split has no 'train' rows.")
     made = []
     if len(idx["test"]) == 0 and test_fraction > 0:
-        idx["train"], idx["test"] = _carve(table, idx["train"], test_fraction, seed)
+        idx["train"], idx["test"] = carve(table, idx["train"], test_fraction, seed)
         made.append("test")
     if len(idx["val"]) == 0:
-        idx["train"], idx["val"] = _carve(table, idx["train"], val_fraction, seed + 1)
+        idx["train"], idx["val"] = carve(table, idx["train"], val_fraction, seed + 1)
         made.append("val")
     method = "predefined split of the source"
     if made:
@@ -51,7 +51,7 @@ def _from_predefined(table: SampleTable, val_fraction: float, test_fraction: flo
     return Split(idx, method)
 
 
-def _carve(table: SampleTable, pool: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def carve(table: SampleTable, pool: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``pool`` into (keep, taken) with ``fraction`` taken, by group when groups exist."""
     if fraction == 0:
         return pool, pool[:0]

@@ -51,17 +51,30 @@ def classical_probs(
     if task.kind == "regression":
         return classical_model(task, estimator, seed).fit(x_train, y_train).predict(x_test)
     if task.kind == "multilabel":
-        out = np.full((len(x_test), y_train.shape[1]), np.nan)
-        for j in range(y_train.shape[1]):
-            known = ~np.isnan(y_train[:, j])
-            labels = y_train[known, j].astype(int)
-            if len(np.unique(labels)) < 2:
-                out[:, j] = labels.mean() if len(labels) else np.nan
-                continue
-            model = classical_model(task, estimator, seed).fit(x_train[known], labels)
-            out[:, j] = model.predict_proba(x_test)[:, list(model.classes_).index(1)]
-        return out
+        return per_label_probs(fit_per_label(task, x_train, y_train, estimator, seed), x_test)
     return class_probs(task, classical_model(task, estimator, seed).fit(x_train, y_train), x_test)
+
+
+def fit_per_label(task: TaskSpec, x: np.ndarray, y: np.ndarray, estimator: str, seed: int) -> list:
+    """Multi-label: one classifier per label on the rows where that label is known (NaN = not measured); a
+    label with one class among them keeps its positive rate (a float) instead."""
+    models: list = []
+    for j in range(y.shape[1]):
+        known = ~np.isnan(y[:, j])
+        labels = y[known, j].astype(int)
+        if len(np.unique(labels)) < 2:
+            models.append(float(labels.mean()) if len(labels) else float("nan"))
+        else:
+            models.append(classical_model(task, estimator, seed).fit(x[known], labels))
+    return models
+
+
+def per_label_probs(models: list, x: np.ndarray) -> np.ndarray:
+    """(n, labels) probabilities of ``fit_per_label``'s models."""
+    out = np.empty((len(x), len(models)))
+    for j, model in enumerate(models):
+        out[:, j] = model if isinstance(model, float) else model.predict_proba(x)[:, list(model.classes_).index(1)]
+    return out
 
 
 def class_probs(task: TaskSpec, model, x: np.ndarray) -> np.ndarray:
