@@ -12,6 +12,8 @@ import numpy as np
 
 from medtransfer.adapt.model import TransferModel
 from medtransfer.adapt.saved_model import load_model
+from medtransfer.autotransfer.ensemble_model import KIND as ENSEMBLE
+from medtransfer.autotransfer.ensemble_model import EnsembleModel, load_ensemble
 from medtransfer.data.modality import Modality, get_modality
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.sources import read_data
@@ -31,7 +33,7 @@ log = logging.getLogger("medtransfer")
 class LoadedModel:
     """A trained model plus everything needed to feed it: ``predict`` takes raw inputs (e.g. uint8 images)."""
 
-    model: TransferModel | ClassicalModel
+    model: TransferModel | ClassicalModel | EnsembleModel
     task: TaskSpec
     preprocessing: dict
     modality: Modality
@@ -39,8 +41,8 @@ class LoadedModel:
 
     def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
         """Probabilities (n, classes) for classification and multi-label tasks; predictions for regression."""
-        if isinstance(self.model, ClassicalModel):  # a run that handed over the classical model
-            return self.model.predict_features(self.modality.simple_features(inputs))
+        if not isinstance(self.model, TransferModel):  # a run that handed over the classical model or an ensemble
+            return self.model.predict_inputs(inputs, self.modality, batch_size)
         ds = self.modality.dataset(inputs, None, self.preprocessing, train=False)
         return probabilities(self.task, model_outputs(self.model, ds, batch_size))
 
@@ -121,15 +123,24 @@ def load(run: str | Path) -> LoadedModel:
     return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), run)
 
 
-def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel, dict]:
-    """The saved model of a run: a fine-tuned network, or the classical model where that won."""
+def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel | EnsembleModel, dict]:
+    """The saved model of a run: a fine-tuned network, or the classical model or an ensemble where that won."""
     import json
 
     meta_path = folder / "model.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     if meta.get("kind") == CLASSICAL:
         return load_classical(folder, meta), meta
+    if meta.get("kind") == ENSEMBLE:
+        return load_ensemble(folder, meta, _load_member), meta
     return load_model(folder)
+
+
+def _load_member(folder: Path) -> LoadedModel:
+    """One saved model folder (an ensemble's member) ready to predict."""
+    model, meta = _load_any(folder)
+    pre = meta["preprocessing"]
+    return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), folder)
 
 
 def evaluation_rows(table: SampleTable, split: str | None) -> SampleTable:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 import medtransfer
-from medtransfer.autotransfer.classical_run import write_classical_run
+from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.config import build_config
 from medtransfer.evaluation.classical_model import fit_classical
 

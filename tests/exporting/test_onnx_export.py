@@ -59,7 +59,7 @@ def test_a_token_run_exports_with_a_dynamic_length(tmp_path):
 def test_a_run_holding_the_classical_model_is_refused_in_words(npz_data, tmp_path):
     import yaml
 
-    from medtransfer.autotransfer.classical_run import write_classical_run
+    from medtransfer.autotransfer.handover_run import write_classical_run
     from medtransfer.config import FitConfig
 
     cfg = FitConfig(data=str(npz_data), out=str(tmp_path / "classical"), progress=False, gallery=False)

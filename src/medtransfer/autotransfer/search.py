@@ -7,7 +7,8 @@ winner as an ordinary run directory with the leaderboard beside it.
    from scratch and the classical model. Rung 0 trains briefly; the best 1 / ETA go on to a rung ``ETA`` times
    longer, and so on. Every decision reads the validation split only.
 3. Optuna tunes the best neural trial's learning rate, weight decay, epochs and unfrozen depth
-   (``autotransfer/tune.py``), again on validation, while the budget lasts.
+   (``autotransfer/tune.py``), again on validation, while the budget lasts; the mean of the best three trials
+   (``autotransfer/ensemble.py``) is scored on validation as one more contestant.
 4. The winner is trained once more with the test split scored (the only test score of the whole search) into
    ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
 
@@ -30,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from medtransfer.autotransfer.classical_run import write_classical_run
+from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_ensemble_run
+from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
@@ -132,6 +134,10 @@ def run_auto(
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
     _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, storage, update)
+    ensemble = ensemble_row(board, tables, metric_for(table))  # the best few together: no training to score
+    if ensemble is not None:
+        board.append(ensemble)
+        update("ensemble of the best trials", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
     final, saved = _final_run(winner, board, trials, cfg, table, clock)
@@ -219,6 +225,10 @@ def _final_run(
         log.info("auto: the classical model scores best on validation (%.3f): it is saved as the run",
                  winner["val_score"])  # fmt: skip
         return write_classical_run(cfg.model_copy(update={"score_test": True}), table), winner
+    if is_ensemble(winner):  # its members as they were validated, test scored once
+        log.info("auto: the ensemble of %s scores best on validation (%.3f): it is saved as the run",
+                 ", ".join(winner["members"]), winner["val_score"])  # fmt: skip
+        return write_ensemble_run(cfg, table, winner), winner
     neural = winner
     ran = [r for r in board if r.get("run")]
     if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest

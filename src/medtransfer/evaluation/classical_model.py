@@ -41,6 +41,15 @@ class ClassicalModel:
     def description(self) -> str:
         return f"{self.features} + {ESTIMATOR_NAMES[self.estimator_name][self.task.kind == 'regression']}"
 
+    @property
+    def handed_over(self) -> str:
+        """What a run holding this model holds, in words."""
+        return f"the classical model ({self.description})"
+
+    def predict_inputs(self, inputs: list, modality, batch_size: int = 64) -> np.ndarray:
+        """``predict_features`` of the modality's hand-made features of raw ``inputs``."""
+        return self.predict_features(modality.simple_features(inputs))
+
     def predict_features(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (classification) or predictions (regression) from the hand-made features."""
         if self.task.kind == "regression":

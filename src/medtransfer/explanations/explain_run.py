@@ -47,8 +47,8 @@ def explain(
     loaded = load(run)
     if not isinstance(loaded.model, TransferModel):
         raise ExplainError(
-            f"{run} holds the classical model ({loaded.model.description}), which won on validation; attribution "
-            "maps explain a network. Explain one of the search's neural trials (in <out>.trials/) instead."
+            f"{run} holds {loaded.model.handed_over}, which won on validation; attribution maps explain one "
+            "network. Explain one of the search's neural trials (in <out>.trials/) instead."
         )
     sources = [Path(s) for s in inputs]
     missing = [s for s in sources if not s.exists()]

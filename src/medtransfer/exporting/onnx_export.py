@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from medtransfer.adapt.model import TransferModel
 from medtransfer.errors import ExportError
-from medtransfer.evaluation.classical_model import ClassicalModel
 from medtransfer.inference import LoadedModel, load
 from medtransfer.run.rundir import atomic_write_text
 
@@ -30,10 +30,10 @@ def export_onnx(run: str | Path, out: str | Path, inputs: list[Any] | None = Non
 
     ``inputs``: raw inputs to check the graph on (default: ``n`` rows of the run's own validation split)."""
     loaded = load(run)
-    if isinstance(loaded.model, ClassicalModel):
+    if not isinstance(loaded.model, TransferModel):
         raise ExportError(
-            f"{run} holds the classical model (it won the search on validation), not a network: ONNX export "
-            "covers fine-tuned networks; medtransfer.load(run) predicts with the classical one."
+            f"{run} holds {loaded.model.handed_over} (it won the search on validation), not one network: ONNX "
+            "export covers a fine-tuned network; --format bundle exports this run, medtransfer.load(run) predicts."
         )
     x = _batch(loaded, inputs if inputs is not None else _run_inputs(loaded, n))
     out = Path(out)
