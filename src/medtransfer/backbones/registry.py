@@ -21,6 +21,7 @@ BACKBONES: Registry[Callable[..., Backbone]] = Registry("backbone", BackboneErro
 # modules whose import registers backbones; a new modality adds its module here
 PLUGIN_MODULES = (
     "medtransfer.backbones.image_backbones",
+    "medtransfer.backbones.capricorn_densenet",
     "medtransfer.backbones.molecule_backbones",
     "medtransfer.backbones.sequence_backbones",
     "medtransfer.backbones.unirep",
