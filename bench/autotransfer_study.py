@@ -89,7 +89,7 @@ def study(data: str, seed: int, n_train: int) -> None:
 
 def _study(data: str, table, seed: int, n_train: int, tmp: Path) -> None:
     from medtransfer.api import auto, rank
-    from medtransfer.autotransfer.classical_run import write_classical_run
+    from medtransfer.autotransfer.handover_run import write_classical_run
     from medtransfer.autotransfer.space import RUNGS
     from medtransfer.data.modality import get_modality
     from medtransfer.pipeline import run_fit
