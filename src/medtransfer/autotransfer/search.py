@@ -35,7 +35,7 @@ from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_e
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
-from medtransfer.autotransfer.space import BASE_EPOCHS, ETA, RUNGS, Trial, search_space, searched_settings
+from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
 from medtransfer.config import FitConfig
@@ -45,7 +45,6 @@ from medtransfer.errors import RunError
 from medtransfer.pipeline import FitResult, audit_data, run_fit
 from medtransfer.report import render_report
 from medtransfer.run.rundir import atomic_write_text
-from medtransfer.strategies.strategy import STRATEGIES
 
 log = logging.getLogger("medtransfer")
 SHORTLIST_SCORE = "linear_probe"
@@ -141,7 +140,7 @@ def run_auto(
         update("ensemble of the best trials", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
-    final, saved = _final_run(winner, board, trials, cfg, table, clock, len(tables))
+    final, saved = _final_run(winner, board, trials, cfg, table, clock)
     for row in board:
         if row is winner:
             row["stage"] = "winner" if row is saved else "best on validation"
@@ -219,7 +218,7 @@ def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock
 
 
 def _final_run(
-    winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock, repeats: int
+    winner: dict, board: list[dict], trials: list[Trial], cfg: FitConfig, table, clock: Clock
 ) -> tuple[FitResult, dict | None]:
     """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
     if winner["trial"] == CLASSICAL:  # the user gets the classical model
@@ -235,31 +234,8 @@ def _final_run(
     if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest
         log.warning("auto: the budget left no time for a trial; the best-ranked source's linear probe is saved")
         neural = {"trial": trials[0].label, "rung": 0, "settings": trials[0].fit_settings(0)}
-    epochs = _final_epochs(neural, repeats, clock, cfg) if ran else neural["settings"]["epochs"]
-    update = {**neural["settings"], "epochs": epochs, "score_test": True, "max_seconds": clock.left(0.0)}
+    update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(0.0)}
     return run_fit(cfg.model_copy(update=update), table), neural if ran else None
-
-
-def _final_epochs(row: dict, repeats: int, clock: Clock, cfg: FitConfig) -> int:
-    """The winner's epochs, or the longest rung's where the time left affords them: a trial that won at a short
-    rung is not handed over half-trained (early stopping on validation still picks its epoch). Optuna's
-    epochs were chosen on validation and are kept; a resumed search keeps what its final run was started with."""
-    import yaml
-
-    out = cfg.out_dir()
-    started = [d / "config.yaml" for d in (out, out.with_name(out.name + ".partial")) if (d / "config.yaml").is_file()]
-    if cfg.resume and started:
-        return int(yaml.safe_load(started[0].read_text())["epochs"])
-    current = int(row["settings"]["epochs"])
-    longest = BASE_EPOCHS.get(row["settings"]["strategy"], 2) * ETA ** (RUNGS - 1)
-    if row["stage"].startswith("tuned") or longest <= current:
-        return current
-    once = row["seconds"] / repeats
-    # epochs on cached features cost little: the final run reads the train / val features the trial cached
-    cached = STRATEGIES.get(row["settings"]["strategy"]).uses_feature_cache
-    projected = once if cached else once / current * longest
-    # twice the projection: the final run also scores test, fits the baselines and writes the report
-    return longest if clock.affords(2 * projected, 0.0) else current
 
 
 def _projected(trial: Trial, rung: int, board: list[dict]) -> float:
