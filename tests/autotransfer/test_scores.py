@@ -88,3 +88,9 @@ def test_regression_forms_prefer_features_that_carry_a_continuous_target(name):
 def test_only_scores_with_a_regression_form_rate_regression_tasks():
     assert sorted(scores.scores_for("regression")) == ["knn", "linear_probe", "logme"]
     assert sorted(scores.scores_for("binary")) == ["hscore", "knn", "linear_probe", "logme", "nleep"]
+
+
+def test_hscore_with_more_features_than_samples_stays_finite_and_informative():
+    informative, y = _data(60, 3000, signal=3.0)  # k-mer profiles are this wide
+    noise, _ = _data(60, 3000, signal=0.0)
+    assert np.isfinite(scores.hscore(informative, y)) and scores.hscore(informative, y) > scores.hscore(noise, y)

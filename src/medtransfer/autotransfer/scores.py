@@ -120,6 +120,8 @@ def hscore(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
 
     f = np.asarray(features, dtype=np.float64)
     f = f - f.mean(axis=0)
+    if f.shape[1] > f.shape[0]:  # more features than samples (k-mer profiles): work in the samples' span, where
+        f = f @ np.linalg.svd(f, full_matrices=False)[2].T  # the covariance lives, not with a d × d matrix
     cov_f = LedoitWolf(assume_centered=True).fit(f).covariance_
     class_means = np.zeros_like(f)
     for c in np.unique(y):
