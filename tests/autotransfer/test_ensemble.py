@@ -57,7 +57,9 @@ def test_a_winning_ensemble_is_the_run_and_predicts_its_members_mean(npz_data, t
     assert meta["kind"] == "ensemble" and len(meta["members"]) >= 2
     images = list(np.load(npz_data)["test_images"][:5])
     loaded = medtransfer.load(result.run_dir)
-    member_runs = [r["run"] for r in result.leaderboard if r["trial"] in meta["labels"] and r.get("run")]
+    ensemble = next(r for r in result.leaderboard if r["trial"] == board["winner"])
+    member_runs = ensemble["member_runs"]
+    assert len(set(ensemble["members"])) == len(member_runs) == len(meta["members"])  # distinct trials
     expected = np.mean([medtransfer.load(r).predict_proba(images) for r in member_runs], axis=0)
     assert np.allclose(loaded.predict_proba(images), expected, atol=1e-6)
     assert "test" in result.fit.metrics and len(loaded.predict(images)) == 5

@@ -30,10 +30,14 @@ def is_ensemble(row: dict) -> bool:
 
 
 def ensemble_row(board: list[dict], tables: list[SampleTable], metric: str) -> dict | None:
-    """The leaderboard row of the mean of the ``SIZE`` best neural trials (two at least), or None."""
+    """The leaderboard row of the mean of the ``SIZE`` best neural trials (two at least, each at its best rung),
+    or None."""
     started = time.perf_counter()
     ran = [r for r in board if r.get("run") and r["val_score"] is not None and r["trial"] != CLASSICAL]
-    members = sorted(ran, key=lambda r: -r["val_score"])[:SIZE]
+    best_of_trial: dict[str, dict] = {}  # one member per trial: its best rung
+    for r in sorted(ran, key=lambda r: -r["val_score"]):
+        best_of_trial.setdefault(r["trial"], r)
+    members = list(best_of_trial.values())[:SIZE]
     if len(members) < 2:
         return None
     task = tables[0].task
