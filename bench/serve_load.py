@@ -91,7 +91,7 @@ def main() -> None:
         server.wait(timeout=30)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
     lines = ["## Serving: `medtransfer serve` under a bounded load (`python -m bench.serve_load`)", "",
-             f"The run {Path(args.run).name} (the `make demo` model) served by `medtransfer serve` in its own "
+             f"The run {Path(args.run).name} (a `make demo` model) served by `medtransfer serve` in its own "
              f"process on localhost; one client process sends requests one after another to `POST /predict` "
              f"(BreastMNIST test images as PNG uploads): {args.requests} single-image requests, "
              f"{max(1, args.requests // 4)} of {BATCH} images and {max(1, args.requests // 10)} single images with "
