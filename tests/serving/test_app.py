@@ -59,6 +59,16 @@ def molecule_run(tmp_path_factory):
     return run, list(table.inputs[200:203])
 
 
+def predicted_as_in_python(api, run, texts: list[str], explain: bool = False) -> list[dict]:
+    """The rows ``POST /predict`` returns for ``texts``, checked against ``medtransfer.load(run)``."""
+    got = api.post("/predict" + "?explain=true" * explain, json={"inputs": texts})
+    assert got.status_code == 200, got.text
+    rows = got.json()["predictions"]
+    expected = medtransfer.load(run).predict_proba(texts)
+    assert np.allclose([list(r["probabilities"].values()) for r in rows], expected, atol=1e-5)
+    return rows
+
+
 def client(run, **limits):
     from fastapi.testclient import TestClient
 
@@ -131,12 +141,8 @@ def test_bad_requests_are_refused_in_words_and_the_server_stays_healthy(image_ru
 def test_sequences_are_predicted_from_json_and_a_bad_residue_is_named(dna_run):
     run, sequences = dna_run
     api = client(run)
-    got = api.post("/predict", json={"inputs": sequences})
-    assert got.status_code == 200, got.text
-    rows = got.json()["predictions"]
+    rows = predicted_as_in_python(api, run, sequences)
     assert [r["id"] for r in rows] == ["input 1", "input 2"]
-    expected = medtransfer.load(run).predict_proba(sequences)
-    assert np.allclose([list(r["probabilities"].values()) for r in rows], expected)
     refused(api.post("/predict", json={"inputs": [sequences[0], "ACGT123"]}), 422, "input 2", "skip_invalid=true")
     kept = api.post("/predict?skip_invalid=true", json={"inputs": [sequences[0], "ACGT123"]}).json()
     assert [r["id"] for r in kept["predictions"]] == ["input 1"] and "input 2" in json.dumps(kept["skipped"])
@@ -157,11 +163,7 @@ def test_an_api_key_guards_everything_but_health(image_run):
 def test_smiles_are_predicted_and_explained_per_atom_and_an_invalid_one_is_named(molecule_run):
     run, smiles = molecule_run
     api = client(run)
-    got = api.post("/predict?explain=true", json={"inputs": smiles})
-    assert got.status_code == 200, got.text
-    rows = got.json()["predictions"]
-    expected = medtransfer.load(run).predict_proba(smiles)
-    assert np.allclose([list(r["probabilities"].values()) for r in rows], expected, atol=1e-5)
+    rows = predicted_as_in_python(api, run, smiles, explain=True)
     assert all(r.get("explanation") for r in rows)
     refused(api.post("/predict", json={"inputs": [smiles[0], "C1CC"]}), 422, "input 2", "unclosed ring")
     assert api.get("/v2/health/ready").status_code == 200
