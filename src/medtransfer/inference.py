@@ -118,9 +118,7 @@ def load(run: str | Path) -> LoadedModel:
         from medtransfer.exporting.bundle import verify_bundle
 
         verify_bundle(run)
-    model, meta = _load_any(run / "model")
-    pre = meta["preprocessing"]
-    return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), run)
+    return _load_member(run / "model", run)
 
 
 def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel | EnsembleModel, dict]:
@@ -136,11 +134,11 @@ def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel | EnsembleMo
     return load_model(folder)
 
 
-def _load_member(folder: Path) -> LoadedModel:
-    """One saved model folder (an ensemble's member) ready to predict."""
+def _load_member(folder: Path, run_dir: Path | None = None) -> LoadedModel:
+    """One saved model folder (a run's ``model/``, or an ensemble's member) ready to predict."""
     model, meta = _load_any(folder)
     pre = meta["preprocessing"]
-    return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), folder)
+    return LoadedModel(model, TaskSpec.from_dict(meta["task"]), pre, get_modality(pre["modality"]), run_dir or folder)
 
 
 def evaluation_rows(table: SampleTable, split: str | None) -> SampleTable:

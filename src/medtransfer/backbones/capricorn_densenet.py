@@ -28,6 +28,7 @@ import torch
 from medtransfer.backbones.base import Backbone
 from medtransfer.backbones.registry import BACKBONES
 from medtransfer.backbones.timm_backbone import TimmBackbone, adapt_first_conv, card_from_timm, create_timm_model
+from medtransfer.cache_dirs import user_cache_dir
 from medtransfer.data.hashing import file_digest
 from medtransfer.errors import BackboneError
 
@@ -105,7 +106,7 @@ def converted_weights() -> tuple[Path, str]:
 
     source = keras_file()
     digest = file_digest(source)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medtransfer" / "converted"
+    cache = user_cache_dir("converted")
     target = cache / f"{NAME}-{digest[:16]}.safetensors"
     if not target.is_file():
         cache.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from medtransfer.cache_dirs import user_cache_dir
 from medtransfer.data.hashing import file_digest
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
@@ -33,8 +34,7 @@ def data_dir() -> Path:
     """``$MEDTRANSFER_DATA``, else ``$XDG_CACHE_HOME/medtransfer/data`` (``~/.cache/medtransfer/data``)."""
     if os.environ.get("MEDTRANSFER_DATA"):
         return Path(os.environ["MEDTRANSFER_DATA"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "medtransfer" / "data"
+    return user_cache_dir("data")
 
 
 def load_dataset(name: str) -> SampleTable:

@@ -3,18 +3,17 @@ under ``~/.cache/medtransfer/debian/<package>``: no root needed, nothing added t
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from medtransfer.cache_dirs import user_cache_dir
 from medtransfer.errors import DataError
 
 
 def debian_root() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "medtransfer" / "debian"
+    return user_cache_dir("debian")
 
 
 def debian_file(package: str, relative: str) -> Path:

@@ -9,13 +9,14 @@ cache (``$XDG_CACHE_HOME/medtransfer/bundles/<archive digest>``) when loaded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
 from pathlib import Path
 
+from medtransfer.cache_dirs import user_cache_dir
+from medtransfer.data.hashing import file_digest
 from medtransfer.errors import ExportError, RunError
 from medtransfer.exporting.model_card import card_markdown, model_card
 
@@ -75,8 +76,7 @@ def _export_archive(run: Path, out: Path) -> Path:
 def unpack_archive(archive: Path) -> Path:
     """The bundle folder inside ``archive``, unpacked once into the cache (keyed by the archive's digest, so a
     changed archive is unpacked afresh); members that would land outside the folder are refused."""
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medtransfer" / "bundles" / digest
+    root = user_cache_dir("bundles") / file_digest(archive)[:16]
     name = archive_stem(archive)
     if (root / name / CHECKSUMS).is_file():
         return root / name
@@ -114,4 +114,4 @@ def verify_bundle(folder: Path) -> None:
 
 def _digests(folder: Path) -> dict[str, str]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS)
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return {str(p.relative_to(folder)): file_digest(p) for p in files}

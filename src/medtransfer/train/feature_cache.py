@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from medtransfer.backbones.base import Backbone
+from medtransfer.cache_dirs import user_cache_dir
 from medtransfer.train.predict import batched_outputs
 
 log = logging.getLogger("medtransfer")
@@ -24,7 +25,7 @@ def cache_dir() -> Path:
     """``$MEDTRANSFER_CACHE``, else ``~/.cache/medtransfer/features``."""
     if os.environ.get("MEDTRANSFER_CACHE"):
         return Path(os.environ["MEDTRANSFER_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medtransfer" / "features"
+    return user_cache_dir("features")
 
 
 def feature_key(backbone: Backbone, preprocessing: dict, data_hash: str) -> str | None:
