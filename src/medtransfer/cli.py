@@ -51,7 +51,8 @@ def fit(
                                     ".npz, FASTA or SDF", rich_help_panel=DATA)] = None,  # fmt: skip
     label_column: Annotated[str | None, _fit_opt("label_column", DATA, "label column(s) of a CSV; a,b = multi-label")] = None,  # noqa: E501
     path_column: Annotated[str | None, _fit_opt("path_column", DATA, "image path column (auto: path / image / file)")] = None,  # noqa: E501
-    input_column: Annotated[str | None, _fit_opt("input_column", DATA, "SMILES / sequence column (auto: by name)")] = None,  # noqa: E501
+    input_column: Annotated[str | None, _fit_opt("input_column", DATA, "SMILES / sequence / text column (auto: by name)")] = None,  # noqa: E501
+    modality: Annotated[str | None, _fit_opt("modality", DATA, "image | molecule | dna | protein | text: read the data as this (auto: by its columns)")] = None,  # noqa: E501
     skip_invalid: Annotated[bool | None, _fit_opt("skip_invalid", DATA, "drop invalid records (listed in dropped.csv) instead of stopping", "--skip-invalid")] = None,  # noqa: E501
     strip_salts: Annotated[bool | None, _fit_opt("strip_salts", DATA, "molecules: keep the largest fragment", "--strip-salts")] = None,  # noqa: E501
     labels: Annotated[str | None, _fit_opt("labels", DATA, "FASTA: side CSV with an id column and --label-column")] = None,  # noqa: E501

@@ -29,6 +29,7 @@ class FitConfig(BaseModel):
     iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused
     # DNA / protein longer than the backbone reads: cut at its length, or read whole in consecutive windows
     long_inputs: Literal["truncate", "window"] = "truncate"
+    modality: str | None = None  # None: the first modality that claims the data (medtransfer datasets)
     split: Literal["auto", "random"] = "auto"
     group_column: str | None = None
     split_column: str = "split"
@@ -107,6 +108,7 @@ class FitConfig(BaseModel):
             label_pattern=self.label_pattern,
             labels_file=self.labels,
             iupac=self.iupac,
+            modality=self.modality,
             group_column=self.group_column,
             split_column=self.split_column,
             task=self.task,

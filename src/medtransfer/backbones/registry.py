@@ -25,6 +25,7 @@ PLUGIN_MODULES = (
     "medtransfer.backbones.molecule_backbones",
     "medtransfer.backbones.sequence_backbones",
     "medtransfer.backbones.unirep",
+    "medtransfer.backbones.text_backbones",
 )
 
 

@@ -22,6 +22,7 @@ PLUGIN_MODULES = (
     "medtransfer.data.images.medmnist",
     "medtransfer.data.molecules.datasets",
     "medtransfer.data.sequences.datasets",
+    "medtransfer.data.text.iu_reports",
 )
 
 

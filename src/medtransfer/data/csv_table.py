@@ -38,7 +38,19 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             "the copies so each column name is unique."
         )
     reader.fieldnames = header
-    rows = [{k: (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    rows, ragged = [], []
+    for r in reader:
+        if None in r or None in r.values():  # more fields than the header (extra ones under None), or fewer
+            fields = sum(r[h] is not None for h in header) + len(r.get(None) or [])
+            ragged.append(f"line {reader.line_num} ({fields} fields)")
+        rows.append({k: (v or "").strip() for k, v in r.items() if k is not None})
+    if ragged:
+        more = f" (+{len(ragged) - 5} more)" if len(ragged) > 5 else ""
+        raise DataError(
+            f"{path.name}: {len(ragged)} row(s) do not have the header's {len(header)} fields: "
+            f"{', '.join(ragged[:5])}{more}. A field holding the delimiter, a quote or a line break must be quoted "
+            '("like, this"); fix those rows or remove them.'
+        )
     return header, rows
 
 

@@ -79,6 +79,7 @@ PLUGIN_MODULES = (
     "medtransfer.data.images.plugin",
     "medtransfer.data.molecules.plugin",
     "medtransfer.data.sequences.plugin",
+    "medtransfer.data.text.plugin",
 )
 
 

@@ -26,3 +26,4 @@ class ReadOptions(BaseModel):
     label_pattern: str | None = None  # FASTA: regex whose group 1 is the label in each header (label=(\S+))
     labels_file: str | None = None  # FASTA: a side CSV of labels, joined on the record id (the header's first word)
     iupac: Literal["n", "keep", "error"] = "n"  # DNA ambiguity codes: to N, kept, or refused
+    modality: str | None = None  # read as this modality instead of the first that claims the file

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from medtransfer.data.catalog import DATASETS, load_dataset, load_plugins
-from medtransfer.data.modality import all_modalities
+from medtransfer.data.modality import all_modalities, get_modality
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import DataError
@@ -25,11 +25,15 @@ def read_data(data: str | Path, opts: ReadOptions | None = None, for_training: b
         if not path.exists():
             close = DATASETS.unknown_message(str(data)) if "/" not in str(data) else ""
             raise DataError(f"--data {data}: no such file or folder, and not a built-in dataset. {close}".strip())
-        reader = next((m for m in all_modalities() if m.claims(path, opts)), None)
+        if opts.modality:
+            reader = get_modality(opts.modality)
+        else:
+            reader = next((m for m in all_modalities() if m.claims(path, opts)), None)
         if reader is None:
             raise DataError(
-                f"no reader for {path}: expected a folder of class sub-folders, a CSV with a column of file "
-                "paths (name it with --path-column), or a MedMNIST-format .npz."
+                f"no reader for {path}: expected a folder of class sub-folders (images or .txt files), a CSV with "
+                "a column of image paths (--path-column), SMILES, sequences or texts (--input-column), a MedMNIST "
+                ".npz, FASTA, SDF or JSON Lines; or name the modality with --modality."
             )
         table = reader.read(path, opts)
     if for_training:

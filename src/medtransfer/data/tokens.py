@@ -1,4 +1,4 @@
-"""Token sequences for every string modality (SMILES, DNA, protein): split, look up, pad.
+"""Token sequences for every string modality (SMILES, DNA, protein, text): split, look up, pad.
 
 A tokenizer is plain data stored in the backbone card and the saved model, ``{"splitter": name,
 "vocab": [...], "max_length": n}``, so a model rebuilds its exact input encoding without the training
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class TokenEncoder:
 
     def __init__(self, spec: dict) -> None:
         self.spec = spec
-        self.split = _hf_splitter(spec["hf_tokenizer"]) if "hf_tokenizer" in spec else SPLITTERS.get(spec["splitter"])
+        self.split = _splitter(spec)
         self.vocab = {tok: i for i, tok in enumerate(spec["vocab"])}
         if "specials" in spec:  # a hub tokenizer's own names for [PAD], [UNK], ...
             self.vocab.update({ours: self.vocab[theirs] for ours, theirs in spec["specials"].items()})
@@ -148,6 +149,28 @@ class TokenEncoder:
             most = max(most, -(-len(toks) // self.body))
             unknown += sum(self.token_id(tok) == self.unk_id for tok in toks)
         return {"texts": len(texts), "truncated": long, "tokens": total, "unknown_tokens": unknown, "windows": most}
+
+
+def _splitter(spec: dict) -> Callable[[str], list[str]]:
+    """A spec's splitter: a hub tokenizer by name, BERT WordPiece over the spec's own vocabulary (no files
+    needed), or a registered one."""
+    if "hf_tokenizer" in spec:
+        return _hf_splitter(spec["hf_tokenizer"])
+    if spec["splitter"] == "wordpiece":
+        return wordpiece_splitter(tuple(spec["vocab"]), bool(spec.get("lowercase", True)))
+    return SPLITTERS.get(spec["splitter"])
+
+
+@lru_cache(maxsize=4)
+def wordpiece_splitter(vocab: tuple[str, ...], lowercase: bool = True) -> Callable[[str], list[str]]:
+    """BERT's uncased WordPiece (normalise, split on spaces and punctuation, greedy longest-match sub-words):
+    token for token what BERT's own tokenizer makes from the same vocabulary."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    wordpiece = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return lambda text: wordpiece.encode(text, add_special_tokens=False).tokens
 
 
 def _hf_splitter(name: str) -> Callable[[str], list[str]]:

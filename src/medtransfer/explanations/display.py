@@ -28,6 +28,7 @@ PLUGIN_MODULES = (
     "medtransfer.explanations.images",
     "medtransfer.explanations.molecules",
     "medtransfer.explanations.sequences",
+    "medtransfer.explanations.text",
 )
 
 

@@ -1,0 +1,1 @@
+"""Clinical text: reports and notes."""
