@@ -18,7 +18,7 @@ from medtransfer.adapt.saved_model import save_model
 from medtransfer.backbones.registry import create_backbone
 from medtransfer.config import FitConfig
 from medtransfer.data.hashing import row_hashes, table_hash
-from medtransfer.data.modality import Fingerprints, Modality, get_modality
+from medtransfer.data.modality import Fingerprints, Modality, backbone_modalities, get_modality
 from medtransfer.data.sources import read_data
 from medtransfer.data.splits import Split, make_split, subsample_train
 from medtransfer.data.table import SampleTable
@@ -94,7 +94,7 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     )
     if cfg.pooling:
         backbone.set_pooling(cfg.pooling)
-    if backbone.card.modality not in (table.modality, "any"):
+    if backbone.card.modality not in backbone_modalities(modality):
         raise ConfigError(
             f"backbone {cfg.backbone} reads {backbone.card.modality} data but {cfg.data} is {table.modality} data. "
             f"Pick a {table.modality} backbone: medtransfer backbones."

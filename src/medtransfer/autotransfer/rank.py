@@ -19,7 +19,7 @@ import numpy as np
 
 from medtransfer.autotransfer.scores import scores_for
 from medtransfer.config import FitConfig
-from medtransfer.data.modality import get_modality
+from medtransfer.data.modality import backbone_modalities, get_modality
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import BackboneError, ConfigError
 from medtransfer.run.rundir import atomic_write_text
@@ -68,10 +68,11 @@ def default_candidates(modality: str) -> list[Candidate]:
     from medtransfer.backbones.registry import list_backbones
 
     plugin = get_modality(modality)
+    readable = backbone_modalities(plugin)
     out, seen = [], set()
     for meta in list_backbones():
         name = meta["name"]
-        if meta.get("modality") != modality or not meta.get("offline") or name.startswith("test_"):
+        if meta.get("modality") not in readable or not meta.get("offline") or name.startswith("test_"):
             continue
         random_only = str(meta.get("source", "")).startswith("random init")
         out.append(Candidate(name, pretrained=not random_only))
@@ -136,7 +137,8 @@ def _features(
 
     modality = get_modality(table.modality)
     if candidate.name == CLASSICAL:
-        return np.concatenate([modality.simple_features(p.inputs) for p in parts.values()]), False
+        # missing cells (tables) are NaN for the trees; the rank's kNN and linear scores read them as 0
+        return np.nan_to_num(np.concatenate([modality.simple_features(p.inputs) for p in parts.values()])), False
     backbone = create_backbone(candidate.name, candidate.pretrained, seed=cfg.seed, **modality.backbone_kwargs(table))
     settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs}
     pre = modality.preprocessing(backbone.card, table, settings)

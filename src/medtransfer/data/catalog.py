@@ -23,6 +23,7 @@ PLUGIN_MODULES = (
     "medtransfer.data.molecules.datasets",
     "medtransfer.data.sequences.datasets",
     "medtransfer.data.text.iu_reports",
+    "medtransfer.data.tables.datasets",
 )
 
 

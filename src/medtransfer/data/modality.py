@@ -80,12 +80,19 @@ PLUGIN_MODULES = (
     "medtransfer.data.molecules.plugin",
     "medtransfer.data.sequences.plugin",
     "medtransfer.data.text.plugin",
+    "medtransfer.data.tables.plugin",  # claims a CSV with a label column that no other modality claims
 )
 
 
 def _load_plugins() -> None:
     for module in PLUGIN_MODULES:
         importlib.import_module(module)
+
+
+def backbone_modalities(modality: Modality) -> tuple[str, ...]:
+    """The backbone modalities a modality reads: its own, and others it feeds across domains (a table's rows
+    read as text by a text encoder); a hub backbone ("any") fits every string modality."""
+    return (modality.name, *getattr(modality, "reads_backbones_of", ()), "any")
 
 
 def get_modality(name: str) -> Modality:

@@ -24,7 +24,9 @@ from medtransfer.evaluation.baselines import (
 
 ESTIMATOR_FILE = "classical.skops"
 KIND = "classical"
-TRUSTED = ["sklearn.tree._tree.Tree"]  # the one non-default type a random forest holds
+# the non-default types a random forest (the tree) and LightGBM (its booster, kept as its own model text) hold
+TRUSTED = ["sklearn.tree._tree.Tree", "collections.OrderedDict", "lightgbm.basic.Booster",
+           "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor"]  # fmt: skip
 
 
 @dataclass

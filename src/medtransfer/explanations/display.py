@@ -29,6 +29,7 @@ PLUGIN_MODULES = (
     "medtransfer.explanations.molecules",
     "medtransfer.explanations.sequences",
     "medtransfer.explanations.text",
+    "medtransfer.explanations.tables",
 )
 
 

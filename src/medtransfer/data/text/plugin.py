@@ -23,7 +23,7 @@ from medtransfer.data.text.readers import (
 from medtransfer.data.tokens import TokenDataset, TokenEncoder
 from medtransfer.errors import ConfigError
 
-TEXT_MODALITIES = ("text", "any")
+TEXT_MODALITIES = ("text", "any")  # the backbones whose tokens are words
 
 
 class TextModality:

@@ -1,0 +1,1 @@
+"""Clinical tables: labs, vitals, demographics."""
