@@ -80,7 +80,7 @@ are the full grouped splits of that seed, so every row of a seed is scored on th
 "abnormal" as the positive class. Machine: {platform.processor() or platform.machine()}, 2 CPU cores, no GPU;
 median wall time per run {np.median(walls):.0f} s.
 
-{table(sizes)}
+{table(sorted(sizes))}
 
 Reproduce: `MEDTRANSFER_DATA=../shared/data python -m bench.text_transfer --sizes {args.sizes} --seeds {args.seeds}`""")
 
