@@ -4,6 +4,7 @@ word by word, and the saved model predicts new notes from .txt files and CSVs.""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -71,3 +72,15 @@ def test_the_saved_model_predicts_txt_files_and_csv_rows(keyword_run, tmp_path):
     assert rows[0][f"prob_{KEYWORD}"] > 0.5 > rows[1][f"prob_{KEYWORD}"]
     (tmp_path / "new.csv").write_text(f"note\nmild {KEYWORD} right base\n")
     assert medtransfer.predict(result.run_dir, [tmp_path / "new.csv"])[0]["id"] == "new.csv:row 2"
+
+
+def test_notes_are_served_one_document_per_input_and_an_empty_one_is_named(keyword_run):
+    pytest.importorskip("fastapi")
+    from tests.serving.test_app import client, predicted_as_in_python, refused
+
+    result, _ = keyword_run
+    api = client(result.run_dir)
+    notes = [f"small {KEYWORD} at the left base\nheart size normal", "lungs are clear"]  # a line break stays inside
+    rows = predicted_as_in_python(api, result.run_dir, notes, explain=True)
+    assert [r["id"] for r in rows] == ["input 1", "input 2"] and "explanation" in json.dumps(rows[0])
+    refused(api.post("/predict", json={"inputs": [notes[0], "   "]}), 422, "input 2", "empty text")
