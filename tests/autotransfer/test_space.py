@@ -24,3 +24,18 @@ def test_contestants_are_ordered_cheap_first_and_lora_only_where_it_applies():
     ]
     assert labels[-1] == "classical" and not any(label.startswith("dna_cnn/lora") for label in labels)
     assert trials[4].fit_settings(1)["epochs"] == 6  # rung 1 trains ETA (3) times rung 0's 2 epochs
+
+
+def test_text_adds_setfit_for_single_label_data_only():
+    from medtransfer.autotransfer.space import searched_strategies
+    from medtransfer.data.catalog import load_dataset
+    from medtransfer.data.modality import get_modality
+
+    text = get_modality("text")
+    assert searched_strategies(load_dataset("iu_xray_reports"), text) == ("setfit",)
+    assert searched_strategies(load_dataset("iu_xray_findings"), text) == ()  # multi-label: no pairs to draw
+    assert searched_strategies(load_dataset("bbbp"), get_modality("molecule")) == ()
+    minilm, scratch = Candidate("minilm_l6"), Candidate("minilm_l6", pretrained=False)
+    labels = [t.label for t in search_space([minilm], scratch, [{}], more=("setfit",))]
+    assert labels == ["minilm_l6/linear_probe", "minilm_l6@random/full", "minilm_l6/full", "minilm_l6/setfit",
+                      "classical"]  # fmt: skip

@@ -97,3 +97,30 @@ def test_breast_cancer_wisconsin_is_built_in():
     assert len(table) == 569 and table.class_counts() == {"malignant": 212, "benign": 357}
     assert table.task.class_names[table.task.positive_index] == "malignant"
     assert serialize(table.inputs[0]).startswith("mean radius: 17.99; mean texture: 10.38")
+
+
+@pytest.mark.parametrize(
+    "name, file, time, event, horizon, dropped_column",
+    [("gbsg2_recurrence_3y", "gbsg2.csv", "time", "cens", 1095, None),
+     ("ncctg_lung_death_1y", "lung.csv", "time", "status", 365, "inst")],
+)
+def test_survival_tables_become_outcomes_at_a_horizon(name, file, time, event, horizon, dropped_column):
+    """Counted against the study's own CSV: an event by the horizon is positive, follow-up past it event-free is
+    negative, and censoring before it is left out (named in dropped), never read as a negative."""
+    import csv
+    import importlib.util
+
+    from medtransfer.data.sequences.datasets import package_file
+
+    if importlib.util.find_spec("lifelines") is None:  # a data wheel, installed without its dependencies
+        pytest.skip("pip install --no-deps lifelines==0.30.0")
+    with open(package_file("lifelines", f"datasets/{file}", "")) as fh:
+        raw = list(csv.DictReader(fh))
+    events = sum(float(r[time]) <= horizon and r[event] == "1" for r in raw)
+    unknown = sum(float(r[time]) <= horizon and r[event] != "1" for r in raw)
+    table = read_data(name, ReadOptions())
+    assert len(table) == len(raw) - unknown and int(table.targets.sum()) == events
+    assert len(table.dropped) == unknown and all("outcome unknown" in d["reason"] for d in table.dropped)
+    assert table.task.class_names[table.task.positive_index].startswith(("recurrence", "death"))
+    assert time not in table.inputs[0] and event not in table.inputs[0] and dropped_column not in table.inputs[0]
+    assert any(v is None for row in table.inputs for v in row.values()) == (name == "ncctg_lung_death_1y")

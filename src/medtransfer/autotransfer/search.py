@@ -35,7 +35,7 @@ from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_e
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
-from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings
+from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings, searched_strategies
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
 from medtransfer.config import FitConfig
@@ -115,7 +115,8 @@ def run_auto(
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
-    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora)
+    more = searched_strategies(table, plugin)
+    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more)
     update("ranked", [], clock)
     board = [classical_row(cfg, tables)]
     alive = [t for t in trials if not t.classical]

@@ -1,7 +1,8 @@
 """The AutoTransfer search space as data: candidates × strategies × settings, each a ``Trial``.
 
 A modality adds its own levers (image resolution, say) through an optional ``search_settings(table)`` on its
-plug-in; nothing here knows any modality.
+plug-in, and strategies of its own (SetFit for text) through ``search_strategies(table)``; nothing here knows
+any modality.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from medtransfer.data.table import SampleTable
 
 FINE_TUNES = ("linear_probe", "full")  # what each shortlisted pretrained source is tried with
 ADAPTERS = ("lora",)  # also tried where the source's backbone has attention layers to adapt
-BASE_EPOCHS = {"linear_probe": 10, "full": 2, "lora": 2}  # rung 0; each later rung trains ETA times longer
+# rung 0; each later rung trains ETA times longer
+BASE_EPOCHS = {"linear_probe": 10, "setfit": 10, "full": 2, "lora": 2}
 ETA = 3  # successive halving keeps the best 1 / ETA of a rung
 RUNGS = 3
 
@@ -55,8 +57,17 @@ def searched_settings(table: SampleTable, plugin, fixed: set[str] = frozenset())
     return [dict(s) for s in unique] or [{}]
 
 
+def searched_strategies(table: SampleTable, plugin) -> tuple[str, ...]:
+    """The strategies the modality adds for this data (``search_strategies`` on its plug-in; none by default)."""
+    return tuple(getattr(plugin, "search_strategies", lambda t: ())(table))
+
+
 def search_space(
-    shortlist: list[Candidate], scratch: Candidate, extra: list[dict], lora: frozenset[str] = frozenset()
+    shortlist: list[Candidate],
+    scratch: Candidate,
+    extra: list[dict],
+    lora: frozenset[str] = frozenset(),
+    more: tuple[str, ...] = (),
 ) -> list[Trial]:
     """Every shortlisted source with every fine-tuning strategy and each of the ``extra`` settings, the default
     architecture trained from scratch, and the classical model: the last two are always in the race.
@@ -67,7 +78,7 @@ def search_space(
     probes = [(c, s) for c in shortlist for s in FINE_TUNES if s == "linear_probe"]
     tunes = [
         (c, s) for c in shortlist for s in (*FINE_TUNES, *(ADAPTERS if c.label in lora else ())) if s != "linear_probe"
-    ]
+    ] + [(c, s) for c in shortlist for s in more]
     kinds = [*probes, (scratch, "full"), *tunes]
     trials = [Trial(c, strategy, tuple(sorted(s.items()))) for s in extra for c, strategy in kinds]
     return [*trials, Trial(Candidate(CLASSICAL))]

@@ -24,6 +24,7 @@ PLUGIN_MODULES = (
     "medtransfer.data.sequences.datasets",
     "medtransfer.data.text.iu_reports",
     "medtransfer.data.tables.datasets",
+    "medtransfer.data.tables.survival",
 )
 
 

@@ -54,6 +54,9 @@ class PretrainSettings:
     # (pretrain/distill.py), and that loss's weight beside the masked-LM loss
     teacher: str | None = None
     distill_weight: float = 1.0
+    # continued (domain-adaptive) pretraining: the backbone whose encoder and vocabulary training starts from
+    # (its architecture replaces the four size settings above; see pretraining/continued.py)
+    init: str | None = None
 
     def bert_config(self, vocab_size: int) -> dict:
         return {
@@ -87,8 +90,12 @@ def pretrain_mlm(
     out: Path,
     progress: bool = True,
     teacher: Backbone | None = None,
+    start: torch.nn.Module | None = None,
 ):
     """Train a BERT masked LM on ``texts``; checkpoints to ``out`` and resumes from there when present.
+
+    ``start``: a BERT encoder (``settings.init``'s) whose weights training continues from; its masked-LM head is
+    new (sentence encoders ship none), the output layer tied to its word embeddings as in BERT.
 
     ``teacher`` (the backbone ``settings.teacher`` names, see ``load_teacher``): the student also regresses its
     per-token states. Returns (encoder without the LM head, outcome); the caller writes the backbone folder.
@@ -101,8 +108,13 @@ def pretrain_mlm(
     if len(texts) <= s.heldout:
         raise ConfigError(f"the corpus has {len(texts)} texts; pretraining needs more than the {s.heldout} held out.")
     encoder = TokenEncoder(tokenizer)
+    if (start is None) != (s.init is None):
+        raise ValueError("pass the starting encoder that settings.init names, and only then")
     torch.manual_seed(s.seed)
-    model = BertForMaskedLM(BertConfig(**s.bert_config(len(tokenizer["vocab"]))))
+    config = BertConfig(**start.config.to_dict()) if start is not None else None
+    model = BertForMaskedLM(config or BertConfig(**s.bert_config(len(tokenizer["vocab"]))))
+    if start is not None:
+        model.bert.load_state_dict(start.state_dict())
     order = np.random.default_rng(s.seed).permutation(len(texts))
     heldout, train = order[: s.heldout], order[s.heldout :]
     held_ids = torch.from_numpy(encoder.encode([texts[i] for i in heldout]))
@@ -142,17 +154,15 @@ def pretrain_mlm(
                 ids, encoder.mask_id, len(SPECIAL_TOKENS), len(encoder.vocab), generator, span=mask_span(tokenizer)
             )
             model.train()
-            mask = (ids != encoder.pad_id).long()
-            output = model(input_ids=corrupted, attention_mask=mask, labels=labels, output_hidden_states=bool(targets))
-            states = output.hidden_states[-1] if targets else None
+            loss, states = masked_lm_loss(model, corrupted, (ids != encoder.pad_id).long(), labels)
             distill = targets.loss(states, *targets.teacher_states(ids)) if targets else torch.zeros(())
-            (output.loss + s.distill_weight * distill).backward()
+            (loss + s.distill_weight * distill).backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            last_loss = float(output.loss.detach())
+            last_loss = float(loss.detach())
             window.append((last_loss, float(distill.detach())))
             if step % s.eval_every == 0 or step == s.steps:
                 held = _heldout_losses(model, targets, held_ids, encoder, s.seed)
@@ -169,6 +179,16 @@ def pretrain_mlm(
     outcome = PretrainOutcome(step, last["train_loss"], first["heldout_loss"], last["heldout_loss"], last["seconds"],
                               first.get("heldout_distill"), last.get("heldout_distill"))  # fmt: skip
     return model.bert, outcome
+
+
+def masked_lm_loss(model, corrupted: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor):
+    """Cross-entropy over the masked positions only, and the encoder's last states. The same loss as
+    ``BertForMaskedLM(labels=...)``, without projecting every unmasked position onto the vocabulary: with a
+    30k-word vocabulary that projection costs more than the encoder."""
+    states = model.bert(input_ids=corrupted, attention_mask=mask).last_hidden_state
+    picked = labels != -100
+    logits = model.cls(states[picked])
+    return torch.nn.functional.cross_entropy(logits, labels[picked]), states
 
 
 def _train_distill(targets: TeacherTargets | None, window: list[tuple[float, float]]) -> dict[str, float]:
@@ -200,13 +220,11 @@ def _heldout_losses(
     losses, distill = [], []
     for lo in range(0, len(ids), 128):
         part = slice(lo, lo + 128)
-        mask = (ids[part] != encoder.pad_id).long()
-        output = model(input_ids=corrupted[part], attention_mask=mask, labels=labels[part],
-                       output_hidden_states=bool(targets))  # fmt: skip
-        losses.append(float(output.loss))
+        loss, states = masked_lm_loss(model, corrupted[part], (ids[part] != encoder.pad_id).long(), labels[part])
+        losses.append(float(loss))
         if targets:
             target, pooled = (x[part] for x in targets.heldout)
-            distill.append(float(targets.loss(output.hidden_states[-1], target, pooled)))
+            distill.append(float(targets.loss(states, target, pooled)))
     return {"heldout_loss": float(np.mean(losses)), **({"heldout_distill": float(np.mean(distill))} if targets else {})}
 
 

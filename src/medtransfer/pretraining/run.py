@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from medtransfer.backbones.base import Backbone, BackboneCard
@@ -13,6 +13,7 @@ from medtransfer.backbones.zoo import save_backbone_folder
 from medtransfer.data.modality import get_modality
 from medtransfer.data.tokens import SPLITTERS, build_vocab
 from medtransfer.errors import ConfigError
+from medtransfer.pretraining.continued import ARCHITECTURE_FIELDS, continued_card_fields, starting_encoder
 from medtransfer.pretraining.distill import load_teacher
 from medtransfer.pretraining.mlm import PretrainOutcome, PretrainSettings, pretrain_mlm
 from medtransfer.run.seeding import seeded_torch
@@ -37,10 +38,19 @@ def run_pretrain(
     DNA). ``exclude``: datasets or FASTA files whose sequences are cut out of a DNA / protein corpus."""
     plugin = get_modality(modality)
     if not hasattr(plugin, "read_corpus"):
-        raise ConfigError(f"modality {modality!r} has no pretraining stage; pretrain molecule, dna or protein models.")
-    splitter = tokenizer or plugin.token_splitter
-    SPLITTERS.get(splitter)  # an unknown name fails here, with the list
-    fixed_vocab = plugin.vocab_for(splitter) if hasattr(plugin, "vocab_for") else None  # else: from the corpus
+        raise ConfigError(
+            f"modality {modality!r} has no pretraining stage; pretrain molecule, dna, protein or text models."
+        )
+    init = settings.init or getattr(plugin, "pretrain_from", None)
+    if init and tokenizer:
+        raise ConfigError(f"--tokenizer cannot change the vocabulary of the encoder pretraining continues ({init}).")
+    start, fixed_vocab = None, None
+    if init:
+        start, init_spec, settings = starting_encoder(init, settings)
+    else:
+        splitter = tokenizer or plugin.token_splitter
+        SPLITTERS.get(splitter)  # an unknown name fails here, with the list
+        fixed_vocab = plugin.vocab_for(splitter) if hasattr(plugin, "vocab_for") else None  # else: from the corpus
     if exclude and not getattr(plugin, "corpus_exclusion", False):
         raise ConfigError(
             f"--exclude cuts sequences out of DNA and protein corpora; {modality} corpora do not take it."
@@ -58,6 +68,8 @@ def run_pretrain(
         spec = json.loads(tokenizer_file.read_text())
         if tokenizer and spec["splitter"] != tokenizer:
             raise ConfigError(f"{out} was pretrained with {spec['splitter']} tokens: use a new --out for {tokenizer}.")
+    elif start is not None:
+        spec = init_spec
     else:
         vocab = fixed_vocab or build_vocab(texts, splitter)
         spec = {"splitter": splitter, "vocab": vocab, "max_length": settings.max_length,
@@ -66,13 +78,13 @@ def run_pretrain(
     if not tokenizer_file.is_file():
         tokenizer_file.write_text(json.dumps(spec))
     with seeded_torch(settings.seed):  # pretraining seeds torch per step; the caller's generator is restored
-        encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress, teacher)
+        encoder, outcome = pretrain_mlm(texts, spec, settings, out, progress, teacher, getattr(start, "encoder", None))
     taught = f", distilled from {teacher.card.name} ({teacher.card.source})" if teacher else ""
     card = BackboneCard(
         name=name or out.name,
         architecture=f"BERT encoder, {settings.layers} layers × {settings.hidden_size} hidden, {settings.heads} heads",
         modality=modality,
-        source=f"medtransfer masked-LM pretraining on {corpus_note}{taught}",
+        source=f"{PRETRAINED_ON}{corpus_note}{taught}",
         # weights learnt from a teacher's outputs carry the teacher's licence
         licence=f"{teacher.card.licence}, as its teacher's" if teacher else LICENCE,
         pretrained=True,
@@ -85,8 +97,10 @@ def run_pretrain(
         tokenizer=spec,
         finetune_rates=getattr(plugin, "finetune_rates", None),
     )
+    if start is not None:
+        card = replace(card, **continued_card_fields(start, corpus_note + taught))
     save_backbone_folder(encoder, card, out)
-    flag = "" if spec["splitter"] == plugin.token_splitter else f" --tokenizer {spec['splitter']}"
+    flag = "" if init or spec["splitter"] == plugin.token_splitter else f" --tokenizer {spec['splitter']}"
     flag += "".join(f" --exclude {source}" for source in exclude)
     card_text = model_card(card, settings, outcome, len(texts), corpus, modality, out, fixed_vocab is not None, flag)
     card_text += _distill_note(teacher, settings, outcome)
@@ -96,7 +110,9 @@ def run_pretrain(
 
 
 LICENCE = "Apache-2.0 (weights); corpus licence as stated in MODEL_CARD.md"
+PRETRAINED_ON = "medtransfer masked-LM pretraining on "
 VOCAB_NOTE = {
+    "init": "the starting encoder's own, unchanged",
     False: "built from the corpus; tokens never seen in it map to [UNK]",
     True: "every token of the modality's alphabet, including those the corpus lacks",
 }
@@ -118,11 +134,12 @@ def model_card(
     seen = outcome.steps * s.batch_size
     return f"""# {card.name}
 
-{card.architecture}, pretrained by masked-language modelling (15% of tokens; 80% [MASK], 10% random,
-10% kept) on {card.source.removeprefix("medtransfer masked-LM pretraining on ")}.
+{card.architecture}, {_how(s)} (15% of tokens; 80% [MASK], 10% random,
+10% kept) on {card.source.rsplit(PRETRAINED_ON, 1)[-1]}.{_start_note(card, s)}
 
 - Modality: {modality}; tokenizer: `{card.tokenizer["splitter"]}`, vocabulary of {len(card.tokenizer["vocab"])} tokens
-  ({VOCAB_NOTE[fixed_vocab]}), at most {s.max_length} tokens per input.{_pieces_note(s, modality)}
+  ({VOCAB_NOTE["init" if s.init else fixed_vocab]}), at most {s.max_length} tokens per input in
+  pretraining.{_pieces_note(s, modality)}
 - Training: {outcome.steps} steps × {s.batch_size} texts = {seen:,} texts seen
   ({seen / max(1, n_texts - s.heldout):.2f} passes over {n_texts - s.heldout:,} training texts),
   AdamW, linear warm-up and decay; {outcome.seconds / 60:.1f} min on {platform.machine()} CPU.
@@ -171,7 +188,21 @@ def _rates_note(card: BackboneCard) -> str:
     return f"\n- Fine-tuning rates recorded in card.json and used by default: {rates} (flags override)."
 
 
+def _how(s: PretrainSettings) -> str:
+    if not s.init:
+        return "pretrained by masked-language modelling"
+    return f"continued from `{s.init}` by masked-language modelling (domain-adaptive pretraining)"
+
+
+def _start_note(card: BackboneCard, s: PretrainSettings) -> str:
+    if not s.init:
+        return ""
+    start = card.source.rsplit(", then " + PRETRAINED_ON, 1)[0]
+    return f"\nThe starting weights: {start}; the masked-LM head was new (tied to the word embeddings)."
+
+
 def _flags(s: PretrainSettings) -> str:
     defaults = PretrainSettings()
-    changed = {k: v for k, v in asdict(s).items() if getattr(defaults, k) != v}
+    fixed = ARCHITECTURE_FIELDS if s.init else ()  # read from the starting encoder, not from flags
+    changed = {k: v for k, v in asdict(s).items() if getattr(defaults, k) != v and k not in fixed}
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in changed.items())

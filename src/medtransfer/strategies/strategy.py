@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from medtransfer.adapt.model import TransferModel
 from medtransfer.errors import ConfigError
@@ -53,8 +56,10 @@ class Strategy:
         """How many backbone blocks, counted from the output end, train during ``epoch``."""
         raise NotImplementedError
 
-    def prepare(self, model: TransferModel) -> None:
-        """Change the model's structure before training (LoRA adds adapters); most strategies do not."""
+    def prepare(self, model: TransferModel, train: Dataset | None = None, labels=None, seed: int = 0,
+                rates: LearningRates | None = None) -> None:  # fmt: skip
+        """Change the model before its head trains (LoRA adds adapters; SetFit tunes the encoder on pairs of the
+        ``train`` examples with their ``labels``, at the backbone's top-block rate of ``rates``); most do not."""
 
     def finalize(self, model: TransferModel) -> None:
         """After training: return the model to its saved architecture, keeping what it learnt."""
@@ -131,7 +136,8 @@ class LoRA(Strategy):
     name = "lora"
     rank, alpha = 8, 16
 
-    def prepare(self, model: TransferModel) -> None:
+    def prepare(self, model: TransferModel, train: Dataset | None = None, labels=None, seed: int = 0,
+                rates: LearningRates | None = None) -> None:  # fmt: skip
         targets = getattr(model.backbone, "lora_targets", None)
         if not targets:
             raise ConfigError(
@@ -169,6 +175,40 @@ class LoRA(Strategy):
                 module.merge()
                 parent, _, child = name.rpartition(".")
                 setattr(model.backbone.get_submodule(parent) if parent else model.backbone, child, module.base_layer)
+
+
+@STRATEGIES.register(
+    "setfit", description="few-shot: the backbone tuned on same / different-class pairs, then the head on its features"
+)
+class SetFit(Strategy):
+    """SetFit (Tunstall et al. 2022) for small single-label sets: a contrastive stage tunes the whole backbone on
+    pairs of training examples (strategies/contrastive.py), then, as in a linear probe, the head trains on the
+    tuned backbone's frozen features. The tuned weights are saved with the run like any fine-tuned backbone."""
+
+    name = "setfit"
+    uses_feature_cache = True
+    pair_rounds = 5  # pairs per example: one same-class and one other-class pair in each round
+
+    def prepare(self, model: TransferModel, train: Dataset | None = None, labels=None, seed: int = 0,
+                rates: LearningRates | None = None) -> None:  # fmt: skip
+        from medtransfer.strategies.contrastive import contrastive_tuning, weights_digest
+
+        labels = None if labels is None else np.asarray(labels)
+        if train is None or labels is None or labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise ConfigError("--strategy setfit needs single-label classes (binary or multiclass), not "
+                              "multi-label or regression targets: use linear_probe, full or lora.")  # fmt: skip
+        inputs = torch.stack([train[i][0] for i in range(len(train))])
+        rates = rates or LearningRates()
+        lr = rates.lr * rates.backbone_lr_scale  # the rate full fine-tuning gives the backbone's top block
+        loss = contrastive_tuning(model.backbone, inputs, labels, seed, rounds=self.pair_rounds, lr=lr)
+        # the frozen features now come from tuned weights: the card says so, which also keys the feature cache
+        model.backbone.card.changes.append(
+            f"SetFit contrastive tuning on {len(labels)} training examples ({self.pair_rounds} pair rounds, lr {lr:g}, "
+            f"seed {seed}, final pair loss {loss:.3f}; weights {weights_digest(model.backbone)})"
+        )
+
+    def trainable_top_blocks(self, n_blocks: int, epoch: int) -> int:
+        return 0
 
 
 def create_strategy(name: str, unfreeze_blocks: int = 2, unfreeze_every: int = 1) -> Strategy:

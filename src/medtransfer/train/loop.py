@@ -67,17 +67,17 @@ def train_model(
     for name in ("lightning.pytorch", "lightning.fabric"):  # device banners and tips are noise here
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    strategy.prepare(model)
+    card = model.backbone.card
+    rates = LearningRates.resolve(cfg.lr, cfg.pretrained, card.finetune_rates, cfg.backbone_lr_scale, cfg.layer_decay)
+    if card.finetune_rates and cfg.pretrained:
+        log.info("backbone rates: top block %.3g × lr, layer decay %.3g", rates.backbone_lr_scale, rates.layer_decay)
+    strategy.prepare(model, data.train_plain, data.train_targets, cfg.seed, rates)
     train_ds, val_ds = data.train, data.val
     if strategy.uses_feature_cache:
         train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
     weights = None
     if cfg.class_weights and task.is_classification:
         weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
-    card = model.backbone.card
-    rates = LearningRates.resolve(cfg.lr, cfg.pretrained, card.finetune_rates, cfg.backbone_lr_scale, cfg.layer_decay)
-    if card.finetune_rates and cfg.pretrained:
-        log.info("backbone rates: top block %.3g × lr, layer decay %.3g", rates.backbone_lr_scale, rates.layer_decay)
     module = TransferModule(
         model,
         task,

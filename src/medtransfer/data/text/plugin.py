@@ -12,6 +12,7 @@ from medtransfer.data.input_stream import InputStream, batches_of
 from medtransfer.data.modality import MODALITIES, Fingerprints
 from medtransfer.data.options import ReadOptions
 from medtransfer.data.table import SampleTable
+from medtransfer.data.text.corpus import read_text_corpus
 from medtransfer.data.text.features import exact_key, ngram_counts, simhash
 from medtransfer.data.text.readers import (
     JSONL_SUFFIXES,
@@ -31,6 +32,8 @@ class TextModality:
     default_backbone = "minilm_l6"
     simple_features_name = "TF-IDF of word 1–2-grams and character 3–5-grams"
     baseline_estimator = "tfidf_linear"
+    # pretraining continues a pretrained encoder (domain-adaptive): its WordPiece vocabulary is kept
+    pretrain_from = "minilm_l6"
 
     def claims(self, path: Path, opts: ReadOptions) -> bool:
         if path.is_dir():
@@ -51,6 +54,14 @@ class TextModality:
 
     def stream_inputs(self, sources: list[Path], skip_invalid: bool, batch_size: int) -> InputStream:
         return batches_of(self.read_inputs(sources, skip_invalid), batch_size)
+
+    def search_strategies(self, table: SampleTable) -> tuple[str, ...]:
+        """AutoTransfer also races SetFit on single-label text (the few-shot recipe made for sentence encoders)."""
+        return ("setfit",) if table.task.kind in ("binary", "multiclass") else ()
+
+    def read_corpus(self, corpus: str, piece_length: int | None = None) -> tuple[list[str], str]:
+        """Unlabelled reports or notes for ``pretrain --modality text`` (see ``read_text_corpus``)."""
+        return read_text_corpus(corpus)
 
     def input_bytes(self, x: str) -> bytes:
         return x.encode()
