@@ -19,8 +19,10 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
 
     >>> result = medtransfer.fit("breastmnist", strategy="linear_probe", epochs=5)  # doctest: +SKIP
     """
+    from medtransfer.errors import ConfigError
     from medtransfer.multiseed import run_seeds
     from medtransfer.pipeline import run_fit, with_default_backbone
+    from medtransfer.train.devices import launched_world
     from medtransfer.transfer_gain import run_with_scratch
 
     table = data if isinstance(data, SampleTable) else None
@@ -32,6 +34,12 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     _check_names(cfg)
     if cfg.backbone is None:
         cfg, table = with_default_backbone(cfg, table)
+    several = launched_world() > 1 or (cfg.devices * cfg.num_nodes > 1 and cfg.distributed != "ddp_spawn")
+    if several and (cfg.seeds > 1 or cfg.compare_scratch):
+        raise ConfigError(
+            "--seeds and --compare-scratch run several fits in one command, which launched ranks cannot follow: "
+            "use --distributed ddp_spawn, or launch one fit per seed (--seed N)."
+        )
     if cfg.seeds > 1:
         return run_seeds(cfg, table)
     return run_with_scratch(cfg, table) if cfg.compare_scratch else run_fit(cfg, table)

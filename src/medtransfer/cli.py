@@ -24,6 +24,7 @@ Opt = typer.Option
 
 
 DATA, MODEL, TRAIN, EVAL, RUN = "Data", "Model and strategy", "Training", "Evaluation", "Run"
+DEVICES = "Devices and distribution"
 STRATEGY_NAMES = "linear_probe, partial, full, gradual, lora, setfit"  # the strategy registry's keys (tested)
 AUTO_BUDGET = "10m"  # fit's search budget when neither backbone nor strategy is given: a laptop's coffee break
 
@@ -108,6 +109,11 @@ def fit(
     trust_checkpoint: Annotated[bool | None, _fit_opt("trust_checkpoint", RUN, "allow pickled weight files (file:<path>.pt)", "--trust-checkpoint")] = None,  # noqa: E501
     trust_remote_code: Annotated[bool | None, _fit_opt("trust_remote_code", RUN, "let an hf: model run its own Python code (e.g. DNABERT-2)", "--trust-remote-code")] = None,  # noqa: E501
     progress: Annotated[bool | None, _fit_opt("progress", RUN, "progress bars", "--progress/--no-progress")] = None,  # noqa: E501
+    accelerator: Annotated[str | None, _fit_opt("accelerator", DEVICES, "cpu, gpu, mps or auto (Lightning's)")] = None,  # noqa: E501
+    devices: Annotated[int | None, _fit_opt("devices", DEVICES, "devices (processes) per node; --batch-size is per device")] = None,  # noqa: E501
+    num_nodes: Annotated[int | None, _fit_opt("num_nodes", DEVICES, "machines (under torchrun or SLURM's srun)")] = None,  # noqa: E501
+    distributed: Annotated[str | None, _fit_opt("distributed", DEVICES, "how training processes start: ddp (Lightning re-launches this command, or torchrun / srun does), ddp_spawn (spawned for training only), fsdp (sharded); auto: ddp when several")] = None,  # noqa: E501
+    precision: Annotated[str | None, _fit_opt("precision", DEVICES, "32-true; on GPU 16-mixed or bf16-mixed (refused on CPU)")] = None,  # noqa: E501
     budget: Annotated[str, Opt(help="with neither --backbone nor --strategy (nor either in --config), fit searches "
                                "them as medtransfer auto does, within this wall-clock budget", rich_help_panel=MODEL)
                       ] = AUTO_BUDGET,  # fmt: skip
@@ -128,6 +134,8 @@ def fit(
         run_search(settings.pop("progress", True), config, budget=budget, **settings)
         return
     result = api_fit(config=config, **settings)
+    if not result.metrics:  # a training rank other than 0: rank 0 reports
+        return
     show_metrics(result.metrics)
     typer.echo(f"run: {result.run_dir}  (report: {result.run_dir / 'report.html'})")
 

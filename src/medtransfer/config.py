@@ -82,6 +82,11 @@ class FitConfig(BaseModel):
     gallery: bool = True  # the report explains the most confident right and wrong test cases per class
     deterministic: bool = False
     accelerator: str = "auto"
+    # Lightning's distribution: devices per node, nodes, and how processes are started (train/devices.py);
+    # --batch-size is per device. Precision: 32-true on CPU; 16-mixed / bf16-mixed are GPU options
+    devices: int = Field(1, ge=1)
+    num_nodes: int = Field(1, ge=1)
+    distributed: Literal["auto", "ddp", "ddp_spawn", "fsdp"] = "auto"
     precision: str = "32-true"
     progress: bool = True
     # a search trial (medtransfer auto) is judged on validation only: test is scored once, for the winner

@@ -35,6 +35,7 @@ from medtransfer.run.manifest import build_manifest, now, resumable_manifest
 from medtransfer.run.rundir import TRAINED_ON, RunDir, atomic_write_text
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
+from medtransfer.train.devices import is_writer
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.loop import TrainData, train_model, write_log_csv
 from medtransfer.train.predict import model_outputs
@@ -63,6 +64,8 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
     Every random draw (initial weights, shuffling, augmentation, dropout) comes from ``cfg.seed``; the
     caller's global generators are left as they were."""
     with seeded_torch(derive_seed(cfg.seed, "fit")):
+        if not is_writer():  # a rank launched beside rank 0 (torchrun, srun, Lightning's ddp): it only trains
+            return _train_beside_rank_zero(cfg, table)
         return _run_fit(cfg, table)
 
 
@@ -77,7 +80,8 @@ def split_for_fit(cfg: FitConfig, table: SampleTable | None = None) -> tuple[Sam
     return table, split, leakage
 
 
-def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
+def _run_fit(cfg: FitConfig, table: SampleTable | None, train_in: Path | None = None) -> FitResult:
+    """The fit; with ``train_in`` (ranks 1…) it stops after training, whose checkpoints are rank 0's in that folder."""
     started = now()
     table, split, leakage = split_for_fit(cfg, table)
     parts = {name: table.subset(idx) for name, idx in split.indices.items() if len(idx)}
@@ -143,7 +147,9 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
         preprocessing=pre,
         data_hashes=hashes,
     )
-    outcome = train_model(model, table.task, strategy, data, cfg, run.partial)
+    outcome = train_model(model, table.task, strategy, data, cfg, train_in or run.partial)
+    if train_in is not None:
+        return FitResult(train_in, {}, model, cfg)
     write_log_csv(outcome.log_rows, run.path("log.csv"))
     model.eval()
 
@@ -171,6 +177,22 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None) -> FitResult:
     final = run.finish()
     log.info("run written to %s", final)
     return FitResult(final, metrics, model, cfg)
+
+
+def _train_beside_rank_zero(cfg: FitConfig, table: SampleTable | None) -> FitResult:
+    """Ranks 1… run the same fit with a scratch run folder that is deleted afterwards. Their training works in
+    rank 0's folder, where Lightning writes checkpoints and logs from rank 0 only and every rank resumes from the
+    same checkpoint. No metrics: rank 0 scores the whole validation and test splits once."""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="medtransfer-rank-"))
+    try:
+        update = {"out": str(scratch / "run")}
+        trained = _run_fit(cfg.model_copy(update=update), table, train_in=RunDir(cfg.out_dir()).partial)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return FitResult(cfg.out_dir(), {}, trained.model, cfg)
 
 
 def load_result(run_dir: Path, cfg: FitConfig) -> FitResult:

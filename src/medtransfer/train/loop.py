@@ -18,6 +18,7 @@ from medtransfer.adapt.model import TransferModel
 from medtransfer.config import FitConfig
 from medtransfer.data.task import TaskSpec
 from medtransfer.strategies.strategy import LearningRates, Strategy
+from medtransfer.train.devices import join_launched_group, rank_zero_first, resolved_accelerator, trainer_devices
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.losses import inverse_frequency_weights
 from medtransfer.train.module import TransferModule
@@ -66,6 +67,8 @@ def train_model(
 
     for name in ("lightning.pytorch", "lightning.fabric"):  # device banners and tips are noise here
         logging.getLogger(name).setLevel(logging.WARNING)
+    devices = trainer_devices(cfg.accelerator, cfg.devices, cfg.num_nodes, cfg.distributed, cfg.precision)
+    join_launched_group(cfg.accelerator)  # torchrun / srun: ranks meet now, to wait for rank 0's feature cache
 
     card = model.backbone.card
     rates = LearningRates.resolve(cfg.lr, cfg.pretrained, card.finetune_rates, cfg.backbone_lr_scale, cfg.layer_decay)
@@ -74,7 +77,8 @@ def train_model(
     strategy.prepare(model, data.train_plain, data.train_targets, cfg.seed, rates)
     train_ds, val_ds = data.train, data.val
     if strategy.uses_feature_cache:
-        train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
+        with rank_zero_first():  # computed and cached once; the other ranks read the cache
+            train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
     weights = None
     if cfg.class_weights and task.is_classification:
         weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
@@ -117,8 +121,10 @@ def train_model(
         batch_size=cfg.batch_size,
         sampler=EpochShuffleSampler(len(train_ds), cfg.seed),
         drop_last=len(train_ds) > cfg.batch_size,
+        pin_memory=resolved_accelerator(cfg.accelerator) == "gpu",  # Lightning then copies batches non-blocking
     )
-    epochs = planned_epochs(cfg.epochs, cfg.min_steps, len(train_loader))
+    world = cfg.devices * cfg.num_nodes  # each rank takes 1 / world of an epoch's batches
+    epochs = planned_epochs(cfg.epochs, cfg.min_steps, max(1, len(train_loader) // world))
     # epochs raised by min_steps are short: validate about as often as the epochs asked for (patience and
     # checkpoints count validations), not after every one of them
     val_every = max(1, epochs // cfg.epochs)
@@ -127,9 +133,7 @@ def train_model(
         max_time=None if cfg.max_seconds is None else timedelta(seconds=cfg.max_seconds),
         check_val_every_n_epoch=val_every,
         min_steps=cfg.min_steps or None,
-        accelerator=cfg.accelerator,
-        precision=cfg.precision,
-        devices=1,
+        **devices,
         deterministic=cfg.deterministic,
         logger=CSVLogger(workdir, name="logs", version=0),
         callbacks=[
@@ -142,7 +146,7 @@ def train_model(
         num_sanity_val_steps=0,
         log_every_n_steps=1,
     )
-    val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64))
+    val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64), pin_memory=train_loader.pin_memory)
     last = folder / "last.ckpt"
     metrics_csv = workdir / "logs" / "version_0" / "metrics.csv"
     resume_from = str(last) if cfg.resume and last.is_file() else None
@@ -163,7 +167,9 @@ def train_model(
     first_new = new_rows[0]["epoch"] if new_rows else float("inf")
     rows = [r for r in earlier_rows if r["epoch"] < first_new] + new_rows
     best_epoch = _best_epoch(rows, cfg.monitor, mode)
-    score = checkpoint.best_model_score
+    score = checkpoint.best_model_score  # not sent back from spawned ranks (ddp_spawn): read from the log then
+    if score is None and best_epoch is not None:
+        score = next(r[cfg.monitor] for r in rows if r["epoch"] == best_epoch)
     schedule = {
         "epochs_planned": epochs,
         "validate_every": val_every,

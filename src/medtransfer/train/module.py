@@ -59,13 +59,13 @@ class TransferModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self._loss(self(x), y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
         x, y = batch
         out = self(x)
-        self.log("val_loss", self._loss(out, y), on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("val_loss", self._loss(out, y), on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         self._val_outputs.append((out.detach(), y.detach()))
 
     def on_validation_epoch_end(self) -> None:
@@ -75,8 +75,8 @@ class TransferModule(L.LightningModule):
         y = torch.cat([t for _, t in self._val_outputs])
         self._val_outputs.clear()
         if self.task.is_classification:
-            self.log("val_acc", (out.argmax(1) == y).float().mean())
-            self.log("val_auroc", _auroc(self.task, out, y))
+            self.log("val_acc", (out.argmax(1) == y).float().mean(), sync_dist=True)
+            self.log("val_auroc", _auroc(self.task, out, y), sync_dist=True)
 
     def configure_optimizers(self):
         groups = self.strategy.param_groups(self.model, self.rates)

@@ -13,7 +13,11 @@ from torch.utils.data import Dataset, Sampler
 
 
 class EpochShuffleSampler(Sampler[tuple[int, int]]):
-    """Yields (index, sample seed); Lightning calls ``set_epoch`` before each epoch, as for distributed samplers."""
+    """Yields (index, sample seed); Lightning calls ``set_epoch`` before each epoch, as for distributed samplers.
+
+    Under several training processes each rank takes every world-th place of the epoch's one permutation
+    (padded by its first places to a whole number per rank, as DistributedSampler pads): batch k of all ranks
+    together holds the samples that batch k of one process would, at ``batch_size`` × world."""
 
     def __init__(self, n: int, seed: int) -> None:
         self.n, self.seed, self.epoch = n, seed, 0
@@ -21,14 +25,27 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @staticmethod
+    def _rank_world() -> tuple[int, int]:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
     def __iter__(self) -> Iterator[int]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.n, generator=g).tolist()
         base = (self.seed * 1_000_003 + self.epoch) * 100_003
-        return iter((i, base + position) for position, i in enumerate(order))
+        places = list(enumerate(order))
+        rank, world = self._rank_world()
+        if world > 1:
+            places = (places * world)[: len(self) * world][rank::world]
+        return iter((i, base + position) for position, i in places)
 
     def __len__(self) -> int:
-        return self.n
+        world = self._rank_world()[1]
+        return -(-self.n // world)
 
 
 class SeededSamples(Dataset):
