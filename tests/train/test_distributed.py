@@ -60,9 +60,9 @@ def launch(command: list[str], tmp_path, name: str):
 def test_two_processes_match_one_and_write_one_run(notes, tmp_path):
     one = medtransfer.fit(str(notes), out=str(tmp_path / "one"), backbone="test_text_bert", strategy="linear_probe",
                           epochs=6, dropout=0.0, accelerator="cpu", progress=False, gallery=False, batch_size=32)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "medtransfer", "fit",
-                "--data", str(notes), *FIT, "--batch-size", "16", "--devices", "2", "--distributed", "ddp",
-                "--out", str(tmp_path / "torchrun")]  # fmt: skip
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                "-m", "medtransfer", "fit", "--data", str(notes), *FIT, "--batch-size", "16", "--devices", "2",
+                "--distributed", "ddp", "--out", str(tmp_path / "torchrun")]  # fmt: skip
     launch(torchrun, tmp_path, "torchrun")
     launch([sys.executable, "-c", SPAWN, str(notes), str(tmp_path / "spawned")], tmp_path, "spawned")
     expected = scores(one.run_dir)
