@@ -64,6 +64,10 @@ def _check_names(cfg) -> None:
     STRATEGIES.get(cfg.strategy)
     if cfg.backbone is not None:
         check_backbone_name(cfg.backbone)
+    if cfg.tabpfn is not None:
+        from medtransfer.evaluation.tabpfn_adapter import tabpfn_checkpoint
+
+        tabpfn_checkpoint(cfg.tabpfn)
 
 
 def load(run: str | Path):

@@ -95,6 +95,7 @@ def fit(
     positive_class: Annotated[str | None, _fit_opt("positive_class", EVAL, "binary: the class sensitivity refers to")] = None,  # noqa: E501
     target_sensitivity: Annotated[float | None, _fit_opt("target_sensitivity", EVAL, "binary: operating point reaching this sensitivity on validation (auto: Youden)")] = None,  # noqa: E501
     calibrate: Annotated[str | None, _fit_opt("calibrate", EVAL, "temperature: fitted on validation")] = None,
+    tabpfn: Annotated[str | None, _fit_opt("tabpfn", EVAL, "a TabPFN checkpoint you have: the classical contestant becomes TabPFN in context (tables)")] = None,  # noqa: E501
     seeds: Annotated[int | None, _fit_opt("seeds", EVAL, "N runs (seed, seed+1, …) aggregated as mean ± sd")] = None,  # noqa: E501
     compare_scratch: Annotated[bool | None, _fit_opt("compare_scratch", EVAL, "also train the same architecture from scratch (every weight); report the transfer gain", "--compare-scratch")] = None,  # noqa: E501
     gallery: Annotated[bool | None, _fit_opt("gallery", EVAL, "report: explain the most confident right and wrong cases", "--gallery/--no-gallery")] = None,  # noqa: E501

@@ -38,6 +38,8 @@ class FitConfig(BaseModel):
     positive_class: str | None = None
     target_sensitivity: float | None = Field(None, gt=0, le=1)
     calibrate: Literal["none", "temperature"] = "none"
+    # a TabPFN checkpoint the user has: the classical contestant becomes TabPFN in context on the simple features
+    tabpfn: str | None = None
 
     backbone: str | None = None  # None: the data modality's default (images: efficientnet_lite0)
     arch: str | None = None

@@ -288,7 +288,7 @@ def _score(
             modality.simple_features(test.inputs),
             test.targets,
             scored["test"][1],
-            estimator=modality.baseline_estimator,
+            estimator=f"tabpfn:{cfg.tabpfn}" if cfg.tabpfn else modality.baseline_estimator,
             seed=cfg.seed,
         )
         if versus:

@@ -10,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 from medtransfer.data.task import TaskSpec
 from medtransfer.evaluation.compare import direction, headline, paired_bootstrap
 from medtransfer.evaluation.metrics import compute_metrics
+from medtransfer.evaluation.tabpfn_adapter import is_tabpfn, tabpfn_model, tabpfn_name
 
 
 def constant_probs(task: TaskSpec, y_train: np.ndarray, n: int) -> np.ndarray:
@@ -28,12 +29,20 @@ ESTIMATOR_NAMES = {"linear": ("logistic regression", "ridge"), "random_forest": 
 TFIDF_C = 10.0  # TF-IDF rows are unit length: the default C=1 underfits them (chosen on IU reports' validation split)
 
 
+def estimator_label(estimator: str, regression: bool) -> str:
+    """The estimator's name in reports: 'random forest', 'TabPFN in context (…)'."""
+    return tabpfn_name(estimator) if is_tabpfn(estimator) else ESTIMATOR_NAMES[estimator][regression]
+
+
 def classical_model(task: TaskSpec, estimator: str, seed: int):
     """Standardised features → logistic regression / ridge, a 500-tree random forest (fingerprints), or
-    n-gram counts → TF-IDF (its document frequencies learnt from the training rows) → logistic regression / ridge."""
+    n-gram counts → TF-IDF (its document frequencies learnt from the training rows) → logistic regression / ridge;
+    ``tabpfn:<checkpoint>``: TabPFN in context (evaluation/tabpfn_adapter.py)."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
     regression = task.kind == "regression"
+    if is_tabpfn(estimator):
+        return tabpfn_model(estimator, regression, seed)
     if estimator == "gbdt":  # tables: LightGBM routes missing values itself; 200 shallow trees at a slow rate
         import lightgbm
 
@@ -117,7 +126,7 @@ def baseline_metrics(
         )[0]
     }
     probs = classical_probs(task, x_train, y_train, x_test, estimator, seed)
-    name = f"{features_name} + {ESTIMATOR_NAMES[estimator][task.kind == 'regression']}"
+    name = f"{features_name} + {estimator_label(estimator, task.kind == 'regression')}"
     out[name] = compute_metrics(task, y_test, probs)[0]
     return out, versus_classical(task, name, y_test, model_probs, probs, seed)
 

@@ -15,9 +15,9 @@ import numpy as np
 from medtransfer.data.task import TaskSpec
 from medtransfer.errors import RunError
 from medtransfer.evaluation.baselines import (
-    ESTIMATOR_NAMES,
     class_probs,
     classical_model,
+    estimator_label,
     fit_per_label,
     per_label_probs,
 )
@@ -41,7 +41,7 @@ class ClassicalModel:
 
     @property
     def description(self) -> str:
-        return f"{self.features} + {ESTIMATOR_NAMES[self.estimator_name][self.task.kind == 'regression']}"
+        return f"{self.features} + {estimator_label(self.estimator_name, self.task.kind == 'regression')}"
 
     @property
     def handed_over(self) -> str:
