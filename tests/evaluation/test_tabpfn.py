@@ -26,7 +26,8 @@ def stand_in(tmp_path_factory):
         torch.manual_seed(0)
         model = tabpfn_v2.get_architecture(config)
     path = tmp_path_factory.mktemp("tabpfn") / "tiny-tabpfn.ckpt"
-    checkpoint = {"state_dict": model.state_dict(), "config": dataclasses.asdict(config), "architecture_name": "tabpfn_v2"}
+    checkpoint = {"state_dict": model.state_dict(), "config": dataclasses.asdict(config),
+                  "architecture_name": "tabpfn_v2"}  # fmt: skip
     torch.save(checkpoint, path)
     return path
 
@@ -43,8 +44,9 @@ def test_the_adapter_gives_tabpfn_own_probabilities_with_missing_cells(stand_in)
 
 
 def test_a_table_run_is_judged_against_tabpfn_when_given_a_checkpoint(stand_in, tmp_path):
-    result = medtransfer.fit("breast_cancer_wisconsin", backbone="test_text_bert", strategy="linear_probe", epochs=2,
-                             tabpfn=str(stand_in), progress=False, gallery=False, out=str(tmp_path / "run"))  # fmt: skip
+    result = medtransfer.fit("breast_cancer_wisconsin", backbone="test_text_bert", strategy="linear_probe",
+                             epochs=2, tabpfn=str(stand_in), progress=False, gallery=False,
+                             out=str(tmp_path / "run"))  # fmt: skip
     name = next(k for k in result.metrics["baselines"] if "TabPFN in context (tiny-tabpfn.ckpt)" in k)
     assert 0.0 <= result.metrics["baselines"][name]["auroc"] <= 1.0
     assert result.metrics["versus_baseline"]["baseline"] == name
