@@ -214,11 +214,12 @@ def auto(
     seconds); returns an ``AutoResult`` whose ``run_dir`` is the winner's ordinary run directory.
 
     ``tune_trials``: Optuna trials on the finalist's learning rate, weight decay, epochs and depth (default 6,
-    0 for none); ``storage``: the Optuna study's URL (default: a journal file beside the run, so a search
-    resumes; ``postgresql://…`` lets workers share it); ``val_repeats``: how many train / validation splits of
-    the same rows each trial is judged on (default: 3 when validation is small, else 1; the test rows never
-    move); ``on_update(stage, leaderboard, clock)``: called after every trial. ``settings`` are ``FitConfig``
-    fields; the ones given are kept fixed, the rest may be searched.
+    0 for none); ``storage``: where search workers share the race and the tuning study (``postgresql://…``,
+    ``sqlite:///…``, or ``journal:PATH`` on a shared disk; workers that join use ``resume=True``; default: this
+    process alone, its tuning study in a journal file beside the run, so a search resumes); ``val_repeats``: how
+    many train / validation splits of the same rows each trial is judged on (default: 3 when validation is
+    small, else 1; the test rows never move); ``on_update(stage, leaderboard, clock)``: called after every
+    trial. ``settings`` are ``FitConfig`` fields; the ones given are kept fixed, the rest may be searched.
     """
     from medtransfer.autotransfer.search import TUNE_TRIALS, run_auto
 

@@ -17,7 +17,9 @@ def auto(
     budget: Annotated[str, Opt(help="wall-clock budget: 90s, 10m, 1h")] = "10m",
     top_k: Annotated[int, Opt(help="sources shortlisted by rank for real fine-tunes")] = 2,
     tune_trials: Annotated[int, Opt(help="Optuna trials on the finalist's lr, weight decay, epochs, depth")] = 6,
-    storage: Annotated[str | None, Opt(help="Optuna storage URL for workers to share (default: a file)")] = None,
+    storage: Annotated[str | None, Opt(help="share the race and the tuning with other workers (started with "
+                                       "--resume): postgresql://…, sqlite:///…, or journal:PATH on a shared disk")
+                       ] = None,  # fmt: skip
     val_repeats: Annotated[int | None, Opt(help="train / val splits each trial is judged on (default: 3 when "
                                            "validation is small, else 1)")] = None,  # fmt: skip
     label_column: Annotated[str | None, Opt()] = None,

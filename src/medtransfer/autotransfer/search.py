@@ -35,6 +35,7 @@ from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_e
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
+from medtransfer.autotransfer.shared_race import SharedRace, shared_storage
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings, searched_strategies
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
@@ -120,9 +121,15 @@ def run_auto(
     update("ranked", [], clock)
     board = [classical_row(cfg, tables)]
     alive = [t for t in trials if not t.classical]
+    race = _shared_race(storage, out, cfg)  # None: this process runs the whole race itself
     for rung in range(RUNGS):
         rows = []
-        for trial in alive:  # appended as they come: later trials of the rung project their time from earlier ones
+        if race is not None:  # workers divide the rung's trials; every worker gets every row
+            rows = _shared_rung(race, alive, rung, trials, lambda t, r: _race(t, r, cfg, tables, trials_dir,
+                                                                         trials.index(t), clock, board))  # fmt: skip
+            board.extend(rows)
+            update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
+        for trial in alive if race is None else ():  # appended as they come: later trials project from earlier ones
             rows.append(_race(trial, rung, cfg, tables, trials_dir, trials.index(trial), clock, board))
             board.append(rows[-1])
             update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
@@ -134,21 +141,35 @@ def run_auto(
         for trial, row in scored:
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
-    _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, storage, update)
+    shared = shared_storage(storage) if storage else None
+    _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, shared, update)
     ensemble = ensemble_row(board, tables, metric_for(table))  # the best few together: no training to score
     if ensemble is not None:
         board.append(ensemble)
         update("ensemble of the best trials", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
-    final, saved = _final_run(winner, board, trials, cfg, table, clock)
-    for row in board:
-        if row is winner:
-            row["stage"] = "winner" if row is saved else "best on validation"
-        elif row is saved:
-            row["stage"] = "saved as the run (best neural trial)"
-    _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
-    final.metrics = json.loads((final.run_dir / "metrics.json").read_text())
+
+    done: list[FitResult] = []
+
+    def finish() -> dict:
+        final, saved = _final_run(winner, board, trials, cfg, table, clock)
+        done.append(final)
+        for row in board:
+            if row is winner:
+                row["stage"] = "winner" if row is saved else "best on validation"
+            elif row is saved:
+                row["stage"] = "saved as the run (best neural trial)"
+        _write_leaderboard(final.run_dir, board, clock, budget_s, winner)
+        return {"run": str(final.run_dir)}
+
+    if race is None:
+        finish()
+    else:  # one worker writes the run; every worker reports it
+        race.gather(["final"], {"final": finish})
+        board = json.loads((out / "leaderboard.json").read_text())["leaderboard"]
+    final = done[0] if done else FitResult(out, {}, None, cfg)  # another worker's run: read from its folder
+    final.metrics = json.loads((out / "metrics.json").read_text())
     return AutoResult(final, board, clock.elapsed, budget_s)
 
 
@@ -160,6 +181,22 @@ def _prepare(out: Path, trials_dir: Path, cfg: FitConfig) -> None:
             f"{out} (or {trials_dir}) holds an earlier search: --resume continues it, --overwrite replaces it."
         )
     shutil.rmtree(trials_dir, ignore_errors=True)
+
+
+def _shared_race(storage: str | None, out: Path, cfg: FitConfig) -> SharedRace | None:
+    """The race shared through ``storage`` (None without one); a fresh search (not --resume) drops its old claims."""
+    if storage is None:
+        return None
+    race = SharedRace(shared_storage(storage), f"medtransfer-auto-{out.name}")
+    if not cfg.resume:
+        race.forget()
+    return race
+
+
+def _shared_rung(race: SharedRace, alive: list[Trial], rung: int, trials: list[Trial], run) -> list[dict]:
+    """Every row of the rung, in contestant order, whichever worker ran each (``run(trial, rung)`` runs one here)."""
+    keys = [f"r{rung}/t{trials.index(t):02d}" for t in alive]
+    return race.gather(keys, {k: (lambda t=t: run(t, rung)) for k, t in zip(keys, alive, strict=True)})
 
 
 def _race(trial: Trial, rung: int, cfg: FitConfig, tables, trials_dir: Path, index: int, clock: Clock, board) -> dict:

@@ -85,7 +85,7 @@ def tune(
             log.info("auto: tuning stopped after %d trials: the budget takes no more", number)
             break
         started = time.perf_counter()
-        row = fit_trial(settings, number)
+        row = fit_trial(settings, trial.number)  # the study numbers trials: unique across workers sharing it
         row["seconds"] = time.perf_counter() - started
         trial.set_user_attr("row", row)
         if row["val_score"] is None:
