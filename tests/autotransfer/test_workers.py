@@ -83,8 +83,8 @@ def test_two_workers_share_one_race_and_hand_over_one_run(npz_data, tmp_path, st
     assert raced <= set(raced_here)
 
 
-def test_a_worker_killed_mid_trial_leaves_a_race_the_other_finishes(npz_data, tmp_path, storage):
-    out = tmp_path / "auto"
+def test_a_worker_killed_mid_trial_leaves_a_race_the_other_finishes(npz_data, tmp_path):
+    out, storage = tmp_path / "auto", f"journal:{tmp_path / 'race.journal'}"  # claims work alike in PostgreSQL
     first = start(npz_data, out, storage, stale_s=6.0)
     trials = Path(str(out) + ".trials")
     deadline = time.time() + 600
