@@ -70,11 +70,12 @@ def _check_names(cfg) -> None:
         tabpfn_checkpoint(cfg.tabpfn)
 
 
-def load(run: str | Path):
-    """Load a finished run for prediction: ``medtransfer.load("runs/x").predict(images)``."""
+def load(run: str | Path, device: str = "auto"):
+    """Load a finished run for prediction: ``medtransfer.load("runs/x").predict(images)``; ``device``: where
+    it predicts ("cuda", "cpu" …; "auto": the GPU when there is one)."""
     from medtransfer.inference import load as load_run
 
-    return load_run(run)
+    return load_run(run, device)
 
 
 def evaluate(run: str | Path, data: str | Path, split: str | None = None, **read_options: Any) -> dict:

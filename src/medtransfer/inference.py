@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from medtransfer.adapt.model import TransferModel
 from medtransfer.adapt.saved_model import load_model
@@ -24,7 +25,8 @@ from medtransfer.evaluation.classical_model import KIND as CLASSICAL
 from medtransfer.evaluation.classical_model import ClassicalModel, load_classical
 from medtransfer.evaluation.metrics import compute_metrics, predicted_labels, probabilities
 from medtransfer.evaluation.predictions import prediction_rows
-from medtransfer.train.predict import model_outputs
+from medtransfer.train.devices import accelerator_device
+from medtransfer.train.predict import model_outputs, on_device, place
 
 log = logging.getLogger("medtransfer")
 
@@ -38,13 +40,24 @@ class LoadedModel:
     preprocessing: dict
     modality: Modality
     run_dir: Path
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def to(self, device: str | torch.device) -> LoadedModel:
+        """Predict on ``device`` ("cuda", "cuda:1", "cpu" …) from now on; the weights move there once."""
+        self.device = torch.device(device)
+        if isinstance(self.model, TransferModel):
+            place(self.model, self.device)
+        for member in getattr(self.model, "members", []):  # an ensemble's fine-tuned members
+            member.to(self.device)
+        return self
 
     def predict_proba(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
         """Probabilities (n, classes) for classification and multi-label tasks; predictions for regression."""
         if not isinstance(self.model, TransferModel):  # a run that handed over the classical model or an ensemble
             return self.model.predict_inputs(inputs, self.modality, batch_size)
         ds = self.modality.dataset(inputs, None, self.preprocessing, train=False)
-        return probabilities(self.task, model_outputs(self.model, ds, batch_size))
+        with on_device(self.device):
+            return probabilities(self.task, model_outputs(self.model, ds, batch_size))
 
     def predict(self, inputs: list[Any], batch_size: int = 64) -> np.ndarray:
         """Labels, as scikit-learn's ``predict``: class names (classification), a 0/1 matrix (multi-label), or
@@ -103,8 +116,10 @@ class LoadedModel:
         return replace(table, targets=mapping[table.targets], task=self.task)
 
 
-def load(run: str | Path) -> LoadedModel:
-    """Load a finished run directory (its ``model/`` folder), an exported bundle or a bundle archive."""
+def load(run: str | Path, device: str = "auto") -> LoadedModel:
+    """Load a finished run directory (its ``model/`` folder), an exported bundle or a bundle archive.
+
+    ``device``: where predictions run, a torch device name, or "auto" (the GPU when there is one)."""
     from medtransfer.exporting.bundle import is_archive, unpack_archive
 
     run = Path(run)
@@ -118,7 +133,7 @@ def load(run: str | Path) -> LoadedModel:
         from medtransfer.exporting.bundle import verify_bundle
 
         verify_bundle(run)
-    return _load_member(run / "model", run)
+    return _load_member(run / "model", run).to(accelerator_device("auto") if device == "auto" else device)
 
 
 def _load_any(folder: Path) -> tuple[TransferModel | ClassicalModel | EnsembleModel, dict]:

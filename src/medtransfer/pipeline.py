@@ -35,10 +35,10 @@ from medtransfer.run.manifest import build_manifest, now, resumable_manifest
 from medtransfer.run.rundir import TRAINED_ON, RunDir, atomic_write_text
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
-from medtransfer.train.devices import is_writer
+from medtransfer.train.devices import accelerator_device, is_writer
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.loop import TrainData, train_model, write_log_csv
-from medtransfer.train.predict import model_outputs
+from medtransfer.train.predict import model_outputs, on_device
 
 log = logging.getLogger("medtransfer")
 
@@ -63,7 +63,7 @@ def run_fit(cfg: FitConfig, table: SampleTable | None = None) -> FitResult:
 
     Every random draw (initial weights, shuffling, augmentation, dropout) comes from ``cfg.seed``; the
     caller's global generators are left as they were."""
-    with seeded_torch(derive_seed(cfg.seed, "fit")):
+    with seeded_torch(derive_seed(cfg.seed, "fit")), on_device(accelerator_device(cfg.accelerator)):
         if not is_writer():  # a rank launched beside rank 0 (torchrun, srun, Lightning's ddp): it only trains
             return _train_beside_rank_zero(cfg, table)
         return _run_fit(cfg, table)

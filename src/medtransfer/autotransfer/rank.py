@@ -23,6 +23,8 @@ from medtransfer.data.modality import backbone_modalities, get_modality
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import BackboneError, ConfigError
 from medtransfer.run.rundir import atomic_write_text
+from medtransfer.train.devices import accelerator_device
+from medtransfer.train.predict import on_device
 
 log = logging.getLogger("medtransfer")
 CLASSICAL = "classical"  # the modality's hand-made features (what the baseline of every run trains on)
@@ -108,7 +110,8 @@ def rank_candidates(
     for candidate in candidates:
         started = time.perf_counter()
         try:
-            features, adapters = _features(candidate, cfg, table, parts)
+            with on_device(accelerator_device(cfg.accelerator)):
+                features, adapters = _features(candidate, cfg, table, parts)
         except BackboneError as exc:  # a default candidate whose weights are not installed here
             if explicit:
                 raise

@@ -59,6 +59,15 @@ def resolved_accelerator(accelerator: str) -> str:
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 
+def accelerator_device(accelerator: str) -> str:
+    """The torch device this process's forward passes outside training use: its own GPU under a launcher
+    (``LOCAL_RANK``), else the first; the CPU when the accelerator resolves to it."""
+    device = resolved_accelerator(accelerator)
+    if device in ("gpu", "cuda"):
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0') or 0)}"
+    return "mps" if device == "mps" else "cpu"
+
+
 def trainer_devices(accelerator: str, devices: int, num_nodes: int, distributed: str, precision: str) -> dict:
     """The Trainer's device arguments; mixed or half precision is refused on CPU (bf16 runs there at ~1 GFLOP/s)."""
     device = resolved_accelerator(accelerator)

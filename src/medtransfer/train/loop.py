@@ -22,6 +22,7 @@ from medtransfer.train.devices import join_launched_group, rank_zero_first, reso
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.losses import inverse_frequency_weights
 from medtransfer.train.module import TransferModule
+from medtransfer.train.predict import place
 from medtransfer.train.sampling import EpochShuffleSampler, SeededSamples
 
 log = logging.getLogger("medtransfer")
@@ -147,6 +148,8 @@ def train_model(
         log_every_n_steps=1,
     )
     val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64), pin_memory=train_loader.pin_memory)
+    if train_loader.pin_memory:  # on the GPU convolutions run NHWC (Lightning's move keeps the layout)
+        model.to(memory_format=torch.channels_last)
     last = folder / "last.ckpt"
     metrics_csv = workdir / "logs" / "version_0" / "metrics.csv"
     resume_from = str(last) if cfg.resume and last.is_file() else None
@@ -162,6 +165,7 @@ def train_model(
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)
     module.load_state_dict(state["state_dict"])
+    place(model, torch.device("cpu"))  # Lightning hands the model back on the CPU; contiguous again for saving
     strategy.finalize(model)
     new_rows = _epoch_rows(metrics_csv)
     first_new = new_rows[0]["epoch"] if new_rows else float("inf")

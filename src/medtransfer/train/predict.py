@@ -1,12 +1,41 @@
-"""Batched forward passes in eval mode: model outputs for a dataset, or pooled backbone features."""
+"""Batched forward passes in eval mode: model outputs for a dataset, or pooled backbone features.
+
+They run on the device that ``on_device`` names (the run's accelerator during a fit, ``load(device=…)`` for a
+saved model), float32 throughout, and leave the module where they found it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+_DEVICE: ContextVar[torch.device | None] = ContextVar("medtransfer_inference_device", default=None)
+
+
+@contextmanager
+def on_device(device: torch.device | str) -> Iterator[torch.device]:
+    """Forward passes inside the block (feature caching, scoring, prediction) run on ``device``."""
+    token = _DEVICE.set(torch.device(device))
+    try:
+        yield inference_device()
+    finally:
+        _DEVICE.reset(token)
+
+
+def inference_device() -> torch.device:
+    """The device forward passes run on here (CPU unless ``on_device`` says otherwise)."""
+    return _DEVICE.get() or torch.device("cpu")
+
+
+def place(module: torch.nn.Module, device: torch.device) -> None:
+    """Move ``module`` to ``device``: 4-D (convolution) weights channels_last on CUDA, where cuDNN's NHWC kernels
+    are the fast ones, contiguous elsewhere (safetensors saves contiguous tensors only)."""
+    layout = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    module.to(device=device, memory_format=layout)
 
 
 @torch.inference_mode()
@@ -16,16 +45,26 @@ def batched_outputs(
     dataset: Dataset,
     batch_size: int = 64,
 ) -> torch.Tensor:
-    """``fn(x)`` over ``dataset`` (items are x or (x, y)) with ``module`` in eval mode; training mode restored."""
+    """``fn(x)`` over ``dataset`` (items are x or (x, y)) with ``module`` in eval mode on the inference device;
+    results on CPU; the module's mode and device restored."""
+    from lightning.fabric.utilities.apply_func import move_data_to_device
+
+    device = inference_device()
+    first = next(module.parameters(), None)
+    home = first.device if first is not None else device
     was_training = module.training
+    if home != device:
+        place(module, device)
     module.eval()
     outs = []
-    try:
-        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    try:  # pinned host batches copy to the GPU without blocking (Lightning's mover passes non_blocking there)
+        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, pin_memory=device.type == "cuda"):
             x = batch[0] if isinstance(batch, (list, tuple)) else batch
-            outs.append(fn(x).float().cpu())
+            outs.append(fn(move_data_to_device(x, device)).float().cpu())
     finally:
         module.train(was_training)
+        if home != device:
+            place(module, home)
     return torch.cat(outs) if outs else torch.empty(0)
 
 
