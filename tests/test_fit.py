@@ -165,12 +165,15 @@ class Interrupt(Exception):
     pass
 
 
+@pytest.mark.parametrize("strategy", ["full", "linear_probe"])
 def test_resume_continues_at_the_right_epoch_and_ends_like_an_uninterrupted_run(
-    npz_data, tiny_fit_settings, monkeypatch
+    npz_data, tiny_fit_settings, monkeypatch, strategy
 ):
+    import torch
+
     from medtransfer.train.module import TransferModule
 
-    settings = dict(tiny_fit_settings, strategy="full", epochs=4, patience=10)
+    settings = dict(tiny_fit_settings, strategy=strategy, epochs=4, patience=10)
     reference = medtransfer.fit(npz_data, **dict(settings, out=settings["out"] + "_ref"))
 
     original = TransferModule.on_train_epoch_start
@@ -187,6 +190,9 @@ def test_resume_continues_at_the_right_epoch_and_ends_like_an_uninterrupted_run(
         medtransfer.fit(npz_data, **settings)
     partial = Path(settings["out"] + ".partial")
     assert partial.is_dir() and not Path(settings["out"]).exists()
+    saved = torch.load(partial / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    # a probe on cached features checkpoints its head only: the frozen backbone is rebuilt from its weights
+    assert any(k.startswith("model.backbone.") for k in saved) == (strategy == "full")
     with pytest.raises(RunError, match="--resume"):
         medtransfer.fit(npz_data, **settings)
 

@@ -35,10 +35,11 @@ def _block_changed(model: TransferModel, before: dict[str, torch.Tensor], after:
     ]
 
 
-def _last_checkpoint(folder) -> dict[str, torch.Tensor]:
-    """Weights after the final epoch (the loop itself reloads the best epoch, which may be earlier)."""
+def _last_checkpoint(folder, model: TransferModel) -> dict[str, torch.Tensor]:
+    """Weights after the final epoch (the loop itself reloads the best epoch, which may be earlier). A probe's
+    checkpoint holds its head only; its backbone is the model's own after training."""
     state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items()}
+    return {**model.state_dict(), **{k.removeprefix("model."): v for k, v in state.items()}}
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_strategy_trains_exactly_its_blocks(tmp_path, strategy, expected_top_blo
     )
     train_model(model, TASK, create_strategy(strategy, unfreeze_blocks=2), _data(), cfg, tmp_path)
 
-    after = _last_checkpoint(tmp_path)
+    after = _last_checkpoint(tmp_path, model)
     changed = _block_changed(model, before, after)
     n = len(changed)
     k = n if expected_top_blocks is None else expected_top_blocks

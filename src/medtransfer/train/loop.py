@@ -164,7 +164,7 @@ def train_model(
         trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from)
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)
-    module.load_state_dict(state["state_dict"])
+    module.load_state_dict(module.completed(state["state_dict"]))
     place(model, torch.device("cpu"))  # Lightning hands the model back on the CPU; contiguous again for saving
     strategy.finalize(model)
     new_rows = _epoch_rows(metrics_csv)

@@ -12,6 +12,8 @@ from medtransfer.data.task import TaskSpec
 from medtransfer.strategies.strategy import LearningRates, Strategy
 from medtransfer.train.losses import task_loss
 
+FROZEN = "model.backbone."  # the state-dict prefix of the backbone
+
 
 class TransferModule(L.LightningModule):
     """Trains ``model`` (or only its head, on cached features, when ``on_features``)."""
@@ -37,6 +39,22 @@ class TransferModule(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.head_forward(x) if self.on_features else self.model(x)
+
+    # On cached features the backbone never changes while training, and the fit rebuilds it from its weights
+    # (and the strategy's deterministic preparation) before any resume: checkpoints keep the head only. A
+    # BERT's 440 MB written twice per validation had cost more than a probe's training.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self.on_features:
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(FROZEN)}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["state_dict"] = self.completed(checkpoint["state_dict"])
+
+    def completed(self, state: dict) -> dict:
+        """A checkpoint's state dict with the frozen backbone this module holds filled in where it was left out."""
+        if not self.on_features:
+            return state
+        return {**{k: v for k, v in self.state_dict().items() if k.startswith(FROZEN)}, **state}
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return task_loss(self.task, out, y, self.class_weights, self.model.target_mean, self.model.target_std)
