@@ -46,7 +46,7 @@ class LoadedModel:
         """Predict on ``device`` ("cuda", "cuda:1", "cpu" …) from now on; the weights move there once."""
         self.device = torch.device(device)
         if isinstance(self.model, TransferModel):
-            place(self.model, self.device)
+            place(self.model, self.device, for_compute=False)
         for member in getattr(self.model, "members", []):  # an ensemble's fine-tuned members
             member.to(self.device)
         return self

@@ -1,4 +1,4 @@
-"""Forward passes outside training run on the run's device; the GPU's channels_last layout changes no output."""
+"""Forward passes outside training run on the run's device; the channels_last layout changes no output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 import medtransfer
 from medtransfer.data.images.readers import read_image_npz
 from medtransfer.train.devices import accelerator_device
-from medtransfer.train.predict import inference_device, on_device, place
+from medtransfer.train.predict import inference_device, on_device
 
 
 def test_each_rank_scores_on_its_own_gpu_and_the_cpu_stays_the_default(monkeypatch):
@@ -27,17 +27,15 @@ def test_each_rank_scores_on_its_own_gpu_and_the_cpu_stays_the_default(monkeypat
     assert inference_device() == torch.device("cpu")
 
 
-def test_a_model_in_the_gpu_layout_predicts_the_same_and_is_put_back_contiguous(npz_data, tiny_fit_settings):
+def test_a_model_in_the_nhwc_layout_predicts_the_same_and_is_put_back_contiguous(npz_data, tiny_fit_settings):
     result = medtransfer.fit(npz_data, strategy="full", **tiny_fit_settings)
     loaded = medtransfer.load(result.run_dir, device="cpu")
     table = read_image_npz(npz_data)
     inputs = table.subset(np.where(table.split == "test")[0]).inputs
     before = loaded.predict_proba(inputs)
 
-    loaded.model.to(memory_format=torch.channels_last)  # the layout training on a GPU gives convolutions
+    loaded.model.to(memory_format=torch.channels_last)  # the layout forward passes and training use
     assert any(not p.is_contiguous() for p in loaded.model.parameters())
     assert np.allclose(loaded.predict_proba(inputs), before, atol=1e-5)
-
-    place(loaded.model, torch.device("cpu"))  # what training does once Lightning hands the model back
-    assert all(p.is_contiguous() for p in loaded.model.parameters())
+    assert all(p.is_contiguous() for p in loaded.model.parameters())  # put back as saved weights need
     assert np.allclose(loaded.to("cpu").predict_proba(inputs), before, atol=1e-6)

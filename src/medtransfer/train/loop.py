@@ -148,8 +148,7 @@ def train_model(
         log_every_n_steps=1,
     )
     val_loader = DataLoader(val_ds, batch_size=max(cfg.batch_size, 64), pin_memory=train_loader.pin_memory)
-    if train_loader.pin_memory:  # on the GPU convolutions run NHWC (Lightning's move keeps the layout)
-        model.to(memory_format=torch.channels_last)
+    place(model, torch.device("cpu"))  # convolutions NHWC, faster on CPU and GPU (Lightning's move keeps it)
     last = folder / "last.ckpt"
     metrics_csv = workdir / "logs" / "version_0" / "metrics.csv"
     resume_from = str(last) if cfg.resume and last.is_file() else None
@@ -165,7 +164,7 @@ def train_model(
     best = checkpoint.best_model_path or str(last)
     state = torch.load(best, map_location="cpu", weights_only=True)
     module.load_state_dict(module.completed(state["state_dict"]))
-    place(model, torch.device("cpu"))  # Lightning hands the model back on the CPU; contiguous again for saving
+    place(model, torch.device("cpu"), for_compute=False)  # Lightning hands it back on the CPU: contiguous again
     strategy.finalize(model)
     new_rows = _epoch_rows(metrics_csv)
     first_new = new_rows[0]["epoch"] if new_rows else float("inf")
