@@ -423,3 +423,30 @@ def test_predict_returns_labels_and_predict_proba_probabilities_for_2d_gray_arra
     assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1)
     labels = loaded.predict(images)
     assert list(labels) == [loaded.task.class_names[i] for i in probs.argmax(axis=1)]
+
+
+def test_test_time_flip_is_scored_saved_and_served_as_the_mean_over_both_views(npz_data, tiny_fit_settings):
+
+    from medtransfer.errors import ConfigError
+    from medtransfer.evaluation.metrics import probabilities
+    from medtransfer.train.predict import model_outputs
+
+    result = medtransfer.fit(npz_data, strategy="linear_probe", tta="flip", **tiny_fit_settings)
+    loaded = medtransfer.load(result.run_dir, device="cpu")
+    assert loaded.model.test_time_flip and loaded.preprocessing["tta"] == "flip"
+    table = read_image_npz(npz_data)
+    test = table.subset(np.where(table.split == "test")[0])
+    probs = loaded.predict_proba(test.inputs)
+    saved = [r for r in _rows(result.run_dir / "predictions.csv") if r["split"] == "test"]
+    assert np.allclose(probs[:, 1], [float(r["prob_1"]) for r in saved], atol=1e-5)  # scored as it predicts
+
+    ds = loaded.modality.dataset(test.inputs, None, loaded.preprocessing, train=False)
+    loaded.model.test_time_flip = False
+    plain = model_outputs(loaded.model, ds)
+    mirrored = model_outputs(loaded.model, [x.flip(-1) for x in ds])
+    assert not np.allclose(plain, mirrored, atol=1e-3)  # the planted square moves: the views disagree
+    mean = probabilities(loaded.task, (plain + mirrored) / 2)
+    assert np.allclose(probs, mean, atol=1e-5)
+
+    with pytest.raises(ConfigError, match="--tta flip applies to images"):
+        medtransfer.fit("breast_cancer_wisconsin", tta="flip", progress=False, out=tiny_fit_settings["out"] + "_t")

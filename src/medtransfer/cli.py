@@ -80,6 +80,7 @@ def fit(
     dropout: Annotated[float | None, _fit_opt("dropout", MODEL, "dropout before the head's last layer")] = None,
     image_size: Annotated[int | None, _fit_opt("image_size", MODEL, "input size in px (auto: the backbone's)")] = None,  # noqa: E501
     augment: Annotated[str | None, _fit_opt("augment", TRAIN, "training augmentation")] = None,
+    tta: Annotated[str | None, _fit_opt("tta", TRAIN, "test-time augmentation: flip averages each prediction over the image and its mirror (images)")] = None,  # noqa: E501
     epochs: Annotated[int | None, _fit_opt("epochs", TRAIN)] = None,
     min_steps: Annotated[int | None, _fit_opt("min_steps", TRAIN, "small data: raise epochs until training takes this many steps")] = None,  # noqa: E501
     batch_size: Annotated[int | None, _fit_opt("batch_size", TRAIN)] = None,

@@ -56,6 +56,9 @@ class FitConfig(BaseModel):
 
     image_size: int | None = Field(None, ge=8, le=2048)
     augment: Literal["none", "light", "strong"] = "light"
+    # test-time augmentation: "flip" averages each prediction over the image and its mirror (images only; off by
+    # default: laterality matters in chest X-rays)
+    tta: Literal["none", "flip"] = "none"
 
     epochs: int = Field(10, ge=1)
     # small data: 10 epochs of 50 examples are 10 optimizer steps, too few to move a transformer; epochs are

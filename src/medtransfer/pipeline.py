@@ -103,9 +103,12 @@ def _run_fit(cfg: FitConfig, table: SampleTable | None, train_in: Path | None = 
             f"backbone {cfg.backbone} reads {backbone.card.modality} data but {cfg.data} is {table.modality} data. "
             f"Pick a {table.modality} backbone: medtransfer backbones."
         )
-    settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs}
+    settings = {"image_size": cfg.image_size, "augment": cfg.augment, "long_inputs": cfg.long_inputs, "tta": cfg.tta}
     pre = modality.preprocessing(backbone.card, table, settings)
+    if cfg.tta != "none" and pre.get("tta") != cfg.tta:
+        raise ConfigError(f"--tta {cfg.tta} applies to images; {table.modality} data has no test-time views.")
     model = TransferModel(backbone, HeadSpec(cfg.head, cfg.head_hidden, cfg.dropout), table.task.num_outputs)
+    model.test_time_flip = pre.get("tta") == "flip"
     if table.task.kind == "regression":
         y = torch.as_tensor(parts["train"].targets, dtype=torch.float32)
         model.target_mean.fill_(float(y.mean()))
@@ -298,7 +301,7 @@ def _score(
 
 def _outputs(model: TransferModel, strategy: Strategy, ds, pre: dict, data_hash: str) -> np.ndarray:
     """Model outputs on a split; a linear probe reads its cached features instead of re-running the backbone."""
-    if not strategy.uses_feature_cache:
+    if not strategy.uses_feature_cache or model.test_time_flip:  # mirrored views have no cached features
         return model_outputs(model, ds)
     feats = cache_features(model.backbone, ds, feature_key(model.backbone, pre, data_hash))
     with torch.inference_mode():

@@ -22,9 +22,15 @@ class TransferModel(nn.Module):
         self.register_buffer("target_std", torch.ones(num_outputs))
         # classification logits are divided by this (temperature scaling, fitted on validation; 1 = off)
         self.register_buffer("temperature", torch.ones(1))
+        # test-time augmentation (``--tta flip``, images): in eval mode the outputs are the mean over the input
+        # and its mirror image, so predict, serve and export all apply it; training sees single views
+        self.test_time_flip = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head_forward(self.backbone(x))
+        out = self.head_forward(self.backbone(x))
+        if self.test_time_flip and not self.training:
+            out = (out + self.head_forward(self.backbone(x.flip(-1)))) / 2
+        return out
 
     def head_forward(self, features: torch.Tensor) -> torch.Tensor:
         """Head on pooled features; outputs are logits, or targets in the data's units for regression."""

@@ -57,6 +57,7 @@ def load_model(folder: Path) -> tuple[TransferModel, dict]:
     task = TaskSpec.from_dict(meta["task"])
     model = TransferModel(backbone, HeadSpec(**meta["head"]), task.num_outputs)
     model.load_state_dict(load_file(str(folder / WEIGHTS)))
+    model.test_time_flip = meta["preprocessing"].get("tta") == "flip"
     model.eval()
     return model, meta
 

@@ -33,7 +33,7 @@ def feature_key(backbone: Backbone, preprocessing: dict, data_hash: str) -> str 
     card = backbone.card
     if not card.weights_sha256:
         return None
-    pre = {k: v for k, v in preprocessing.items() if k != "augment"}
+    pre = {k: v for k, v in preprocessing.items() if k not in ("augment", "tta")}  # training / test-time only
     blob = json.dumps([card.architecture, card.weights_sha256, card.changes, pre, data_hash], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

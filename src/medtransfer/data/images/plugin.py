@@ -74,6 +74,7 @@ class ImageModality:
             "std": list(card.std),
             "interpolation": card.interpolation,
             "augment": augment,
+            "tta": settings.get("tta") or "none",
         }
 
     def describe(self, table: SampleTable, pre: dict) -> str:
