@@ -93,17 +93,24 @@ def _export(model: torch.nn.Module, x: torch.Tensor, path: Path, loaded: LoadedM
     shapes = {0: Dim("batch", min=1)}
     if _is_tokens(x):
         shapes[1] = Dim("length", min=2)
+    # written under its final name in a scratch folder (the exporter names the external weights file after the
+    # graph), then moved: weights first, the graph last, so a reader never sees half of it
     partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
     try:
-        torch.onnx.export(model, (x[:2],), str(partial), dynamo=True, input_names=["input"], output_names=["output"],
-                          dynamic_shapes=(shapes,), verbose=False)  # fmt: skip
-        partial.replace(path)  # a reader never sees half a graph
+        torch.onnx.export(model, (x[:2],), str(partial / path.name), dynamo=True, input_names=["input"],
+                          output_names=["output"], dynamic_shapes=(shapes,), verbose=False)  # fmt: skip
+        for written in sorted(partial.iterdir(), key=lambda f: f.name == path.name):
+            written.replace(path.parent / written.name)
     except ImportError as exc:
         raise ExportError("ONNX export needs onnx and onnxscript: pip install 'medtransfer[export]'") from exc
     except Exception as exc:  # the exporter's own errors: which backbone, and what it could not trace
         name = json.loads((loaded.run_dir / "model" / "model.json").read_text())["backbone"]["name"]
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"backbone {name} could not be exported to ONNX: {first}") from exc
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _parity(model: torch.nn.Module, x: torch.Tensor, path: Path) -> dict:
