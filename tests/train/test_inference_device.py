@@ -7,6 +7,7 @@ import torch
 
 import medtransfer
 from medtransfer.data.images.readers import read_image_npz
+from medtransfer.explanations.explain_run import explain_inputs
 from medtransfer.train.devices import accelerator_device
 from medtransfer.train.predict import inference_device, on_device
 
@@ -39,3 +40,8 @@ def test_a_model_in_the_nhwc_layout_predicts_the_same_and_is_put_back_contiguous
     assert np.allclose(loaded.predict_proba(inputs), before, atol=1e-5)
     assert all(p.is_contiguous() for p in loaded.model.parameters())  # put back as saved weights need
     assert np.allclose(loaded.to("cpu").predict_proba(inputs), before, atol=1e-6)
+    # re-laid out outside inference mode: the weights still take a backward pass (explanations need one)
+    assert not any(p.is_inference() for p in loaded.model.parameters())
+    explained = explain_inputs(loaded, inputs[:2], ["a", "b"], None, None)
+    assert len(explained) == 2
+

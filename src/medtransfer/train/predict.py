@@ -41,7 +41,6 @@ def place(module: torch.nn.Module, device: torch.device, for_compute: bool = Tru
     module.to(device=device, memory_format=torch.channels_last if for_compute else torch.contiguous_format)
 
 
-@torch.inference_mode()
 def batched_outputs(
     fn: Callable[[torch.Tensor], torch.Tensor],
     module: torch.nn.Module,
@@ -49,7 +48,9 @@ def batched_outputs(
     batch_size: int = 64,
 ) -> torch.Tensor:
     """``fn(x)`` over ``dataset`` (items are x or (x, y)) with ``module`` in eval mode on the inference device;
-    results on CPU; the module's mode and device restored."""
+    results on CPU; the module's mode and device restored. Only the forward passes run in inference mode: weights
+    moved or re-laid out inside it would become inference tensors that no later backward (an explanation, a fine-tune)
+    could use."""
     from lightning.fabric.utilities.apply_func import move_data_to_device
 
     device = inference_device()
@@ -61,10 +62,12 @@ def batched_outputs(
     place(module, device)
     module.eval()
     outs = []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, pin_memory=device.type == "cuda")
     try:  # pinned host batches copy to the GPU without blocking (Lightning's mover passes non_blocking there)
-        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False, pin_memory=device.type == "cuda"):
-            x = batch[0] if isinstance(batch, (list, tuple)) else batch
-            outs.append(fn(move_data_to_device(x, device)).float().cpu())
+        with torch.inference_mode():
+            for batch in loader:
+                x = batch[0] if isinstance(batch, (list, tuple)) else batch
+                outs.append(fn(move_data_to_device(x, device)).float().cpu())
     finally:
         module.train(was_training)
         place(module, home, for_compute=False)
