@@ -36,6 +36,7 @@ ROWS = {
     "SetFit (MiniLM-L6: contrastive pairs, then the head)": ("minilm_l6", "setfit", HEAD),
 }
 TFIDF = "TF-IDF + logistic regression"
+TAGS = {row: tag for row, tag in zip(ROWS, ("linear probe", "(lr 0.1", "domain-adaptive", "SetFit"), strict=True)}
 
 
 def test_reports(seeds: int) -> set[str]:
@@ -107,6 +108,20 @@ def table(sizes: list[int]) -> str:
     return "\n".join(lines)
 
 
+def reproduce(sizes: list[int], seeds: int) -> str:
+    """The commands that produced the table: one per set of rows run, with the sizes it was run at."""
+    done = load_results(RESULTS)
+    by_rows: dict[tuple[str, ...], list[str]] = {}
+    for size in sizes:
+        rows = tuple(r for r in ROWS if by_seed(done, DATA, r, str(size)))
+        by_rows.setdefault(rows, []).append(str(size))
+    commands = []
+    for rows, run_sizes in by_rows.items():
+        only = "" if len(rows) == len(ROWS) else f' --rows "{",".join(TAGS[r] for r in rows)}"'
+        commands.append(f"python -m bench.text_transfer --sizes {','.join(run_sizes)} --seeds {seeds}{only}")
+    return "with `MEDTRANSFER_DATA=../shared/data` set, " + "; ".join(f"`{c}`" for c in commands)
+
+
 def dapt_note() -> str:
     log = (DAPT / "pretrain_log.csv").read_text().splitlines()
     first, last = (line.split(",") for line in (log[1], log[-1]))
@@ -147,7 +162,7 @@ for {DAPT_STEPS} steps of 32 reports on the reports that no seed below tests on 
 
 {table(sizes)}
 
-Reproduce: `MEDTRANSFER_DATA=../shared/data python -m bench.text_transfer --sizes {args.sizes} --seeds {args.seeds}`""")
+Reproduce (size 0: the whole training split): {reproduce(sizes, args.seeds)}""")
 
 
 if __name__ == "__main__":
