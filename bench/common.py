@@ -6,6 +6,8 @@ import fcntl
 import json
 import os
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,22 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
 OUT = ROOT / "bench" / "out"
+
+
+def in_child(cmd: list[str]) -> dict:
+    """Run ``cmd`` in its own process, ``--result FILE`` appended for the JSON it writes: that result with the
+    child's wall seconds and peak resident memory (its own maximum RSS, so measurements do not share a heap)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        result_file = Path(fh.name)
+    started = time.perf_counter()
+    child = subprocess.Popen([*cmd, "--result", str(result_file)])
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    row = json.loads(result_file.read_text())
+    result_file.unlink()
+    return {**row, "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}  # Linux reports kilobytes
 
 
 def run_once(results: Path, key: str, fn: Callable[[], dict]) -> dict:

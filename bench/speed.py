@@ -18,15 +18,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import OUT, load_results, mean_sd, write_section
+from bench.common import OUT, in_child, load_results, mean_sd, run_once, write_section
 
 RESULTS = OUT / "speed.jsonl"
 REFERENCE = "plain timm + PyTorch loop (224 px, Adam 1e-3 on all, flips, batch 32)"
@@ -72,20 +70,9 @@ def run_default(seed: int, budget: str) -> dict:
 
 def measure(contestant: str, seed: int, args: argparse.Namespace) -> dict:
     """Run one contestant in a child process; its result, wall time and peak resident memory."""
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-        result_file = Path(fh.name)
-    cmd = [sys.executable, "-m", "bench.speed", "--one", contestant, "--seed", str(seed), "--result", str(result_file),
-           "--epochs", str(args.epochs), "--budget", args.budget]  # fmt: skip
-    started = time.perf_counter()
-    child = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{contestant} (seed {seed}) failed: {cmd}")
-    row = json.loads(result_file.read_text())
-    result_file.unlink()
-    row.update(wall_s=wall, peak_mb=usage.ru_maxrss / 1024)  # Linux reports kilobytes
-    row.setdefault("reached_s", wall)
+    row = in_child([sys.executable, "-m", "bench.speed", "--one", contestant, "--seed", str(seed),
+                    "--epochs", str(args.epochs), "--budget", args.budget])  # fmt: skip
+    row.setdefault("reached_s", row["wall_s"])
     return row
 
 
@@ -154,12 +141,7 @@ def main() -> None:
         order = [REFERENCE, DEFAULT]
         for r in range(args.rounds):
             for name in order[r % 2 :] + order[: r % 2]:
-                key = f"{name}|{r}"
-                if key not in load_results(RESULTS):
-                    row = measure(name, r, args)
-                    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                    with open(RESULTS, "a") as fh:
-                        fh.write(json.dumps({**row, "key": key}) + "\n")
+                run_once(RESULTS, f"{name}|{r}", lambda n=name, seed=r: measure(n, seed, args))
             write_docs(args)
     write_docs(args)
 

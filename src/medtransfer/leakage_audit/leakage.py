@@ -94,20 +94,32 @@ def _pairs(table: SampleTable, where: np.ndarray, rows: list[int]) -> list[dict]
     ]
 
 
+BLOCK_BYTES = 1 << 26  # bound on one XOR block (|a| × step × hash bytes)
+
+
+def _as_words(near: np.ndarray) -> np.ndarray:
+    """Packed-bit hashes as rows of uint64 words (zero-padded): XOR + popcount then runs a word at a time."""
+    pad = -near.shape[1] % 8
+    padded = np.pad(np.ascontiguousarray(near, dtype=np.uint8), ((0, 0), (0, pad)))
+    return padded.view(np.uint64)
+
+
 def _near_pairs(table: SampleTable, where: np.ndarray, prints: Fingerprints) -> list[dict]:
     """Rows in different splits whose packed-bit hashes are within the Hamming limit, confirmed by the
     modality's own check where it has one (exact copies excluded: they are listed already)."""
     exact = prints.exact
-    bits = np.unpackbits(prints.near, axis=1).astype(bool)
-    limit = int(prints.near_fraction * bits.shape[1])
+    words = _as_words(prints.near)
+    limit = int(prints.near_fraction * prints.near.shape[1] * 8)
     out = []
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         ia, ib = np.flatnonzero(where == a), np.flatnonzero(where == b)
         if len(ia) == 0 or len(ib) == 0:
             continue
-        for start in range(0, len(ib), 64):  # blocks bound memory: |a| × 64 × bits
-            block = ib[start : start + 64]
-            dist = (bits[ia][:, None, :] != bits[block][None, :, :]).sum(axis=2)
+        left = words[ia][:, None, :]
+        step = max(1, BLOCK_BYTES // (len(ia) * words.itemsize * words.shape[1]))
+        for start in range(0, len(ib), step):
+            block = ib[start : start + step]
+            dist = np.bitwise_count(left ^ words[block][None, :, :]).sum(axis=2, dtype=np.uint16)
             rows, cols = np.nonzero(dist <= limit)
             keep = np.array([exact[ia[r]] != exact[block[c]] for r, c in zip(rows, cols, strict=True)], dtype=bool)
             rows, cols = rows[keep], cols[keep]
