@@ -43,7 +43,7 @@ def ensemble_row(board: list[dict], tables: list[SampleTable], metric: str) -> d
     task = tables[0].task
     scores = []
     for repeat in range(len(tables)):
-        arrays = [_val_arrays(task, _repeat_dir(Path(m["run"]), repeat)) for m in members]
+        arrays = [validation_rows(task, member_dirs(Path(m["run"]), len(tables))[repeat]) for m in members]
         ids = arrays[0][0]
         if any(a[0] != ids for a in arrays):  # members scored other rows: no fair mean
             return None
@@ -75,11 +75,12 @@ def write_ensemble_run(cfg: FitConfig, table: SampleTable, row: dict) -> FitResu
     )  # fmt: skip
 
 
-def _repeat_dir(run: Path, repeat: int) -> Path:
-    return run if repeat == 0 else run.with_name(f"{run.name}-s{repeat}")
+def member_dirs(run: Path, repeats: int) -> list[Path]:
+    """A trial's run folder for each decision split: ``run`` for the first, ``run-s<k>`` for the others."""
+    return [run if k == 0 else run.with_name(f"{run.name}-s{k}") for k in range(repeats)]
 
 
-def _val_arrays(task, run: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+def validation_rows(task, run: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, targets, probabilities) of a trial's validation rows, ordered by id."""
     rows = [r for r in csv.DictReader((run / "predictions.csv").read_text().splitlines()) if r["split"] == "val"]
     rows.sort(key=lambda r: r["id"])

@@ -8,7 +8,8 @@ winner as an ordinary run directory with the leaderboard beside it.
    longer, and so on. Every decision reads the validation split only.
 3. Optuna tunes the best neural trial's learning rate, weight decay, epochs and unfrozen depth
    (``autotransfer/tune.py``), again on validation, while the budget lasts; the mean of the best three trials
-   (``autotransfer/ensemble.py``) is scored on validation as one more contestant.
+   (``autotransfer/ensemble.py``) and the best trial with the modality's test-time views on
+   (``autotransfer/test_time.py``; images: flips) are scored on validation as more contestants.
 4. The winner is trained once more with the test split scored (the only test score of the whole search) into
    ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
 
@@ -37,6 +38,7 @@ from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
 from medtransfer.autotransfer.shared_race import SharedRace, shared_storage
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings, searched_strategies
+from medtransfer.autotransfer.test_time import test_time_rows
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
 from medtransfer.config import FitConfig
@@ -147,6 +149,11 @@ def run_auto(
     if ensemble is not None:
         board.append(ensemble)
         update("ensemble of the best trials", board, clock)
+    views = () if "tta" in cfg.model_fields_set else getattr(plugin, "test_time_views", ())
+    affords = lambda projected: clock.affords(projected, _best_seconds(board))  # noqa: E731
+    if tta := test_time_rows(board, tables, metric_for(table), views, cfg.seed, affords):
+        board += tta
+        update("the best trial with test-time augmentation", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
     winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
 

@@ -97,6 +97,9 @@ class ImageModality:
         largest = max(max(x.shape[:2]) for x in table.inputs)
         return [{"image_size": 64}, {"image_size": 128}] if largest <= 64 else [{}]
 
+    # AutoTransfer validates its best trial again with these (``tta`` values) on: the mirror image averaged in
+    test_time_views = ("flip",)
+
     simple_features_name = "16×16 pixels + intensity histogram"
     baseline_estimator = "linear"
 
