@@ -11,7 +11,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import medtransfer
-from medtransfer.autotransfer.test_time import test_time_rows
+from medtransfer.autotransfer.test_time import tta_rows
 from medtransfer.config import FitConfig
 from medtransfer.pipeline import split_for_fit
 
@@ -36,22 +36,22 @@ def test_the_best_trial_is_validated_again_with_flips_on_its_own_validation_rows
     worse = {**trial, "trial": "worse", "val_score": 0.1, "run": "/nonexistent"}  # never read: not the best
     board = [{"trial": "classical", "val_score": 0.99, "rung": 0}, worse, trial]  # the classical model is no trial
 
-    (row,) = test_time_rows(board, [table], "auroc", ("flip",), seed=0)
+    (row,) = tta_rows(board, [table], "auroc", ("flip",), seed=0)
 
     val = table.subset(split.indices["val"])
     assert row["val_score"] == pytest.approx(_flip_averaged_auroc(result.run_dir, val.inputs, val.targets), abs=1e-9)
     assert row["settings"] == {"image_size": 32, "tta": "flip"} and row["trial"] == "tiny/full + flip at test time"
     assert row["val_ci"] is not None and row["val_ci"][0] <= row["val_score"] <= row["val_ci"][1]
-    assert test_time_rows(board, [table], "auroc", ("flip",), seed=0, affords=lambda s: False) == []  # no time
-    assert test_time_rows([*board, row], [table], "auroc", (), seed=0) == []  # the modality offers no view
+    assert tta_rows(board, [table], "auroc", ("flip",), seed=0, affords=lambda s: False) == []  # no time
+    assert tta_rows([*board, row], [table], "auroc", (), seed=0) == []  # the modality offers no view
 
 
 @pytest.mark.slow
 def test_where_flips_win_on_validation_the_run_handed_over_predicts_with_them(npz_data, tmp_path, monkeypatch):
     from medtransfer.autotransfer import search
 
-    real = search.test_time_rows  # planted: the flipped trial made to win, to test what the user is handed
-    monkeypatch.setattr(search, "test_time_rows", lambda *a: [{**r, "val_score": 2.0} for r in real(*a)])
+    real = search.tta_rows  # planted: the flipped trial made to win, to test what the user is handed
+    monkeypatch.setattr(search, "tta_rows", lambda *a: [{**r, "val_score": 2.0} for r in real(*a)])
     settings = {"image_size": 32, "batch_size": 16, "progress": False, "top_k": 1, "head_hidden": 16,
                 "tune_trials": 0, "val_repeats": 1}  # fmt: skip
     result = medtransfer.auto(npz_data, budget="10m", out=str(tmp_path / "auto"), **settings)

@@ -38,7 +38,7 @@ from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
 from medtransfer.autotransfer.shared_race import SharedRace, shared_storage
 from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings, searched_strategies
-from medtransfer.autotransfer.test_time import test_time_rows
+from medtransfer.autotransfer.test_time import tta_rows
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
 from medtransfer.config import FitConfig
@@ -151,7 +151,7 @@ def run_auto(
         update("ensemble of the best trials", board, clock)
     views = () if "tta" in cfg.model_fields_set else getattr(plugin, "test_time_views", ())
     affords = lambda projected: clock.affords(projected, _best_seconds(board))  # noqa: E731
-    if tta := test_time_rows(board, tables, metric_for(table), views, cfg.seed, affords):
+    if tta := tta_rows(board, tables, metric_for(table), views, cfg.seed, affords):
         board += tta
         update("the best trial with test-time augmentation", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies

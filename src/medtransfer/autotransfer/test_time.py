@@ -20,7 +20,7 @@ from medtransfer.data.table import SampleTable
 STAGE = "test-time augmentation"
 
 
-def test_time_rows(
+def tta_rows(
     board: list[dict],
     tables: list[SampleTable],
     metric: str,
