@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import OUT, in_child, load_results, run_once, write_section
+from bench.common import DOCS, OUT, in_child, load_results, run_once, write_section
 
 RESULTS = OUT / "scaling.jsonl"
+PLOT = DOCS.parent / "scaling.svg"
 SOURCE_SIDE = 28
 
 
@@ -93,8 +94,37 @@ def table(sizes: list[int], pxs: list[int]) -> str:
     return "\n".join(lines)
 
 
+def plot(sizes: list[int], pxs: list[int], path: Path) -> None:
+    """Wall time and peak memory against the number of images, a line per resolution (SVG, reproducible)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = load_results(RESULTS)
+    plt.rcParams["svg.hashsalt"] = "medtransfer-scaling"  # stable element ids: the file changes only with the data
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for px in pxs:
+        cells = [(n, [r for k, r in done.items() if k.startswith(f"{px}|{n}|")]) for n in sizes]
+        cells = [(n, rows) for n, rows in cells if rows]
+        ns = [n for n, _ in cells]
+        left.plot(ns, [statistics.median(r["fit_s"] for r in rows) for _, rows in cells], "o-", label=f"{px} px")
+        right.plot(ns, [statistics.median(r["peak_mb"] for r in rows) / 1024 for _, rows in cells], "o-",
+                   label=f"{px} px")  # fmt: skip
+    for ax, ylabel in ((left, "fit wall time (s)"), (right, "process peak memory (GiB)")):
+        ax.set_xlabel("images")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("medtransfer.fit, EfficientNet-Lite0 linear probe, 2 CPU cores")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
+
+
 def write_docs(args: argparse.Namespace) -> None:
     sizes, pxs = [int(s) for s in args.sizes.split(",")], [int(p) for p in args.sizes_px.split(",")]
+    plot(sizes, pxs, PLOT)
     write_section("scaling", f"""## Scaling with the number of images (`python -m bench.scaling`)
 
 Augmented BreastMNIST sets (real images drawn with replacement, each rotated, cropped, flipped, brightness-
@@ -104,6 +134,8 @@ leakage audit, features, head, scoring and report, as a user pays them. Seeds 0â
 Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no GPU.
 
 {table(sizes, pxs)}
+
+![Fit wall time and peak memory against the number of images](scaling.svg)
 
 Reproduce: `MEDTRANSFER_DATA=../shared/data python -m bench.scaling --sizes {args.sizes} --sizes-px {args.sizes_px} \
 --repeats {args.repeats}`""")
