@@ -46,14 +46,17 @@ def tta_rows(
     # a view's pass over validation costs at most validation's share of a trial that also read it every epoch
     if not affords(2 * len(views) * share * best["seconds"]):
         return []
+    inputs = []  # each split's validation inputs, in the order of its trial's predictions
+    for table, (ids, _) in zip(tables, validated, strict=True):
+        where = {i: k for k, i in enumerate(table.ids)}
+        inputs.append([table.inputs[where[i]] for i in ids])
     rows = []
     for view in views:
         started, scores = time.perf_counter(), []
-        for table, run, (ids, y) in zip(tables, runs, validated, strict=True):
-            where = {i: k for k, i in enumerate(table.ids)}
+        for table, run, (_, y), x in zip(tables, runs, validated, inputs, strict=True):
             model = load(run)
             model.model.test_time_flip = view == "flip"
-            probs = model.predict_proba([table.inputs[where[i]] for i in ids])
+            probs = model.predict_proba(x)
             metrics, _ = compute_metrics(table.task, y, probs)
             metrics.update(confidence_intervals(table.task, y, probs, seed=seed))
             scores.append(val_score(metrics, metric))
