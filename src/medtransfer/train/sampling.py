@@ -49,7 +49,11 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
 
 
 class SeededSamples(Dataset):
-    """Reads ``dataset[index]`` under its own RNG seed, leaving the global RNG untouched."""
+    """Reads ``dataset[index]`` under its own CPU RNG seed, leaving the global RNG untouched.
+
+    Only the CPU generator is seeded (samples are made on the CPU): ``torch.manual_seed`` would also queue a
+    seed for every accelerator backend, and before CUDA starts each queued seed records a stack trace, which
+    inside Lightning's loop cost about 2 ms per sample, most of a 10,000-image probe's wall time."""
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -60,5 +64,5 @@ class SeededSamples(Dataset):
     def __getitem__(self, item: tuple[int, int]):
         index, seed = item
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)
             return self.dataset[index]
