@@ -105,13 +105,13 @@ class Pairs:
 
 def pairs_of(images: list[np.ndarray], rng, distinct: bool) -> Pairs:
     bits = np.unpackbits(fp.average_hashes(images), axis=1).astype(np.int16)
-    thumbs = fp.thumbnails(images)
+    thumbs = fp.thumbnails(images, channels=3)
     pos_h, pos_r, pos_e = [], [], []
     for k, edit in enumerate(EDITS.values()):
         copies = [edit(x, rng) for x in images]
         cbits = np.unpackbits(fp.average_hashes(copies), axis=1).astype(np.int16)
         pos_h.append((bits != cbits).mean(axis=1))
-        pos_r.append(np.einsum("ij,ij->i", thumbs, fp.thumbnails(copies)))
+        pos_r.append(np.einsum("ij,ij->i", thumbs, fp.thumbnails(copies, channels=3)))
         pos_e.append(np.full(len(images), k))
     upper = np.triu_indices(len(images), 1)
     hamming = (bits.shape[1] - (bits @ bits.T + (1 - bits) @ (1 - bits).T)) / bits.shape[1]

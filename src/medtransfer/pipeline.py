@@ -305,7 +305,7 @@ def _outputs(model: TransferModel, strategy: Strategy, ds, pre: dict, data_hash:
         return model_outputs(model, ds)
     feats = cache_features(model.backbone, ds, feature_key(model.backbone, pre, data_hash))
     with torch.inference_mode():
-        return model.head_forward(feats).numpy()
+        return np.concatenate([model.head_forward(chunk).numpy() for chunk in feats.chunks()])
 
 
 def _with_positive_class(table: SampleTable, positive: str | None) -> SampleTable:

@@ -72,3 +72,21 @@ def test_vectorised_average_precision_matches_sklearn_with_ties():
     scores = np.round(rng.random((20, 50)), 1)  # many ties
     expected = [average_precision_score(t, s) for t, s in zip(y, scores, strict=True)]
     assert np.allclose(average_precision_rows(y, scores), expected)
+
+
+@pytest.mark.parametrize("task", [BINARY, TaskSpec("multiclass", ("a", "b", "c"))])
+def test_resamples_computed_in_blocks_equal_those_computed_at_once(task, monkeypatch):
+    """Large test sets are resampled a block at a time (bounded memory): the same numbers, row for row."""
+    from medtransfer.evaluation import bootstrap
+
+    rng = np.random.default_rng(3)
+    k = len(task.class_names)
+    y = rng.integers(0, k, 500)
+    probs = rng.dirichlet(np.ones(k), 500)
+    idx = bootstrap.bootstrap_indices(y, 300, seed=1)
+    whole = metric_rows(task, y, probs, idx)
+    monkeypatch.setattr(bootstrap, "BLOCK_CELLS", 500 * 7)  # 7 resamples per block, the last one short
+    blocked = metric_rows(task, y, probs, idx)
+    assert whole.keys() == blocked.keys()
+    for name in whole:
+        np.testing.assert_array_equal(whole[name], blocked[name], err_msg=name)

@@ -132,3 +132,16 @@ def test_the_image_rule_confirms_re_encoded_copies_but_not_look_alikes():
     i, j = look_alikes[0]
     pair = {"train": np.array([i]), "test": np.array([j])}
     assert audit_split(table, pair, get_modality("image").fingerprints(table.inputs)).near_duplicates == []
+
+
+def test_gray_thumbnails_correlate_as_their_three_channel_copies_do():
+    """A gray set is thumbnailed in one channel (a third of the memory) with the same correlations."""
+    from medtransfer.data.images.fingerprints import thumbnails
+    from medtransfer.data.sources import read_data
+
+    images = read_data("breastmnist").inputs[:200]
+    gray, rgb = thumbnails(images), thumbnails(images, channels=3)
+    assert gray.shape[1] * 3 == rgb.shape[1]
+    np.testing.assert_allclose(gray @ gray.T, rgb @ rgb.T, atol=1e-5)
+    colour = [np.repeat(x[:, :, None] if x.ndim == 2 else x, 3, axis=2) for x in images[:3]]
+    assert thumbnails(images[:3] + colour).shape[1] == rgb.shape[1]  # one colour image: three channels for all

@@ -15,13 +15,16 @@ from medtransfer.data.task import TaskSpec
 
 N_BOOT = 2000
 LEVEL = 0.95
+# resamples × rows per block of metric_rows: about 16 MB per float64 intermediate (a 5,000-row test set's
+# 2,000 resamples at once held eight 80 MB matrices, the peak of a 50,000-image fit)
+BLOCK_CELLS = 2_000_000
 
 
 def bootstrap_indices(strata: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
     """(n_boot, n) row indices; each resample keeps every stratum's size (stratified resampling)."""
     rng = np.random.default_rng(seed)
     strata = np.asarray(strata)
-    idx = np.empty((n_boot, len(strata)), dtype=np.int64)
+    idx = np.empty((n_boot, len(strata)), dtype=np.int32 if len(strata) < 2**31 else np.int64)  # half the bytes
     col = 0
     for value in np.unique(strata):
         members = np.flatnonzero(strata == value)
@@ -64,7 +67,16 @@ def confusion_rows(y: np.ndarray, called: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def metric_rows(task: TaskSpec, y: np.ndarray, probs: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of ``compute_metrics`` for each resample row of ``idx`` (NaN where undefined)."""
+    """Every metric of ``compute_metrics`` for each resample row of ``idx`` (NaN where undefined), computed a
+    block of resamples at a time: the row-wise intermediates stay near ``BLOCK_CELLS`` entries at any test size."""
+    step = max(1, BLOCK_CELLS // max(1, idx.shape[1]))
+    if len(idx) <= step:
+        return _metric_block(task, y, probs, idx)
+    blocks = [_metric_block(task, y, probs, idx[i : i + step]) for i in range(0, len(idx), step)]
+    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
+def _metric_block(task: TaskSpec, y: np.ndarray, probs: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
     if task.kind == "binary":
         pos = task.positive_index
         yb = y[idx] == pos

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 from medtransfer.adapt.model import TransferModel
 from medtransfer.config import FitConfig
@@ -206,7 +206,7 @@ def _feature_datasets(model: TransferModel, data: TrainData, batch_size: int) ->
     ):
         key = feature_key(model.backbone, data.preprocessing, data.data_hashes[name])
         feats = cache_features(model.backbone, ds, key, max(batch_size, 64))
-        out.append(TensorDataset(feats, torch.as_tensor(targets)))
+        out.append(feats.with_targets(targets))  # read from the cache file a batch at a time
     return out[0], out[1]
 
 

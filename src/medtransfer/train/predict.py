@@ -47,10 +47,21 @@ def batched_outputs(
     dataset: Dataset,
     batch_size: int = 64,
 ) -> torch.Tensor:
-    """``fn(x)`` over ``dataset`` (items are x or (x, y)) with ``module`` in eval mode on the inference device;
-    results on CPU; the module's mode and device restored. Only the forward passes run in inference mode: weights
-    moved or re-laid out inside it would become inference tensors that no later backward (an explanation, a fine-tune)
-    could use."""
+    """``fn(x)`` over ``dataset`` (items are x or (x, y)), concatenated on the CPU: see ``iter_outputs``."""
+    outs = list(iter_outputs(fn, module, dataset, batch_size))
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def iter_outputs(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    module: torch.nn.Module,
+    dataset: Dataset,
+    batch_size: int = 64,
+) -> Iterator[torch.Tensor]:
+    """``fn(x)`` batch by batch over ``dataset`` (items are x or (x, y)) with ``module`` in eval mode on the
+    inference device; results on CPU; the module's mode and device restored when the batches run out (or the
+    iterator is closed). Only the forward passes run in inference mode: weights moved or re-laid out inside it
+    would become inference tensors that no later backward (an explanation, a fine-tune) could use."""
     from lightning.fabric.utilities.apply_func import move_data_to_device
 
     device = inference_device()
@@ -61,17 +72,16 @@ def batched_outputs(
     was_training = module.training
     place(module, device)
     module.eval()
-    outs = []
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, pin_memory=device.type == "cuda")
     try:  # pinned host batches copy to the GPU without blocking (Lightning's mover passes non_blocking there)
-        with torch.inference_mode():
-            for batch in loader:
-                x = batch[0] if isinstance(batch, (list, tuple)) else batch
-                outs.append(fn(move_data_to_device(x, device)).float().cpu())
+        for batch in loader:
+            x = batch[0] if isinstance(batch, (list, tuple)) else batch
+            with torch.inference_mode():
+                out = fn(move_data_to_device(x, device)).float().cpu()
+            yield out
     finally:
         module.train(was_training)
         place(module, home, for_compute=False)
-    return torch.cat(outs) if outs else torch.empty(0)
 
 
 def model_outputs(model: torch.nn.Module, dataset: Dataset, batch_size: int = 64) -> np.ndarray:

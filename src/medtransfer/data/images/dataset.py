@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from medtransfer.data.images.decode import to_channels
+
 AUGMENTS = ("none", "light", "strong")
 
 
@@ -31,18 +33,25 @@ def build_transform(pre: dict, train: bool):
 
 
 class ImageDataset(Dataset):
-    """uint8 H×W×C arrays (decoded once) → normalised C×H×W float tensors, with targets."""
+    """uint8 H×W×C arrays (decoded once) → normalised C×H×W float tensors, with targets.
 
-    def __init__(self, images: list[np.ndarray], targets: np.ndarray | None, transform) -> None:
+    With ``channels``, each image is given that many channels as it is read (gray → RGB by replication): a copy
+    of the whole set with three times the bytes is never held."""
+
+    def __init__(
+        self, images: list[np.ndarray], targets: np.ndarray | None, transform, channels: int | None = None
+    ) -> None:
         self.images = images
         self.targets = None if targets is None else torch.as_tensor(targets)
         self.transform = transform
+        self.channels = channels
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int):
-        x = self.transform(torch.from_numpy(self.images[i]).permute(2, 0, 1))
+        image = self.images[i] if self.channels is None else to_channels(self.images[i], self.channels)
+        x = self.transform(torch.from_numpy(image).permute(2, 0, 1))
         if self.targets is None:
             return x
         return x, self.targets[i]

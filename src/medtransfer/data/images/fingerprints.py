@@ -33,14 +33,18 @@ def average_hashes(images: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def thumbnails(images: list[np.ndarray], side: int = THUMB_SIDE) -> np.ndarray:
-    """(n, side·side·3) thumbnails centred and scaled to unit length: a dot product is their Pearson correlation."""
+def thumbnails(images: list[np.ndarray], side: int = THUMB_SIDE, channels: int | None = None) -> np.ndarray:
+    """(n, side·side·channels) thumbnails centred and scaled to unit length: a dot product is their Pearson
+    correlation. ``channels`` defaults to 1 when every image is gray, else 3: a gray image copied into three
+    channels has the same correlation with any other, so a gray set's thumbnails take a third of the memory."""
     from PIL import Image
 
-    out = np.zeros((len(images), side * side * 3), dtype=np.float32)
+    if channels is None:
+        channels = 1 if all(x.ndim == 2 or x.shape[2] == 1 for x in images) else 3
+    out = np.zeros((len(images), side * side * channels), dtype=np.float32)
     for i, x in enumerate(images):
-        rgb = Image.fromarray(to_channels(x, 3))
-        v = np.asarray(rgb.resize((side, side), Image.Resampling.BOX), dtype=np.float32).ravel()
+        image = Image.fromarray(to_channels(x, 1)[:, :, 0] if channels == 1 else to_channels(x, 3))
+        v = np.asarray(image.resize((side, side), Image.Resampling.BOX), dtype=np.float32).ravel()
         v -= v.mean()
         norm = np.linalg.norm(v)
         out[i] = v / norm if norm > 0 else v

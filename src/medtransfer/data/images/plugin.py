@@ -117,8 +117,7 @@ class ImageModality:
         return np.stack(rows)
 
     def dataset(self, inputs: list[Any], targets: np.ndarray | None, pre: dict, train: bool) -> ImageDataset:
-        images = [to_channels(x, pre["in_chans"]) for x in inputs]
-        return ImageDataset(images, targets, build_transform(pre, train))
+        return ImageDataset(inputs, targets, build_transform(pre, train), channels=pre["in_chans"])
 
 
 MODALITIES.register("image", description="2D medical images: PNG/JPEG/TIFF/DICOM, folders, CSV, .npz")(ImageModality())
