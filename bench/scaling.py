@@ -28,6 +28,8 @@ import numpy as np
 from bench.common import DOCS, OUT, in_child, load_results, run_once, write_section
 
 RESULTS = OUT / "scaling.jsonl"
+# the same cells measured at 3a953a8, before features were streamed and per-sample seeding fixed (same machine)
+BEFORE = OUT / "scaling-3a953a8.jsonl"
 PLOT = DOCS.parent / "scaling.svg"
 SOURCE_SIDE = 28
 
@@ -77,9 +79,10 @@ def run_one(n: int, px: int, seed: int) -> dict:
 
 
 def table(sizes: list[int], pxs: list[int]) -> str:
-    done = load_results(RESULTS)
+    done, before = load_results(RESULTS), load_results(BEFORE)
     lines = ["| px | images | n | fit wall time (s, median) | images / s | process peak memory (MB, median) "
-             "| peak − the smallest set's (MB) | feature cache on disk (MB) |", "|---|---|---|---|---|---|---|---|"]
+             "| peak − the smallest set's (MB) | feature cache on disk (MB) | at 3a953a8: wall time (s) "
+             "| at 3a953a8: peak (MB) |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for px in pxs:
         base = None
         for n in sizes:
@@ -89,8 +92,11 @@ def table(sizes: list[int], pxs: list[int]) -> str:
             fit_s = statistics.median(r["fit_s"] for r in rows)
             peak = statistics.median(r["peak_mb"] for r in rows)
             base = peak if base is None else base
+            old = [r for k, r in before.items() if k.startswith(f"{px}|{n}|")]
+            old_cells = (f"{statistics.median(r['fit_s'] for r in old):.0f} | "
+                         f"{statistics.median(r['peak_mb'] for r in old):.0f}") if old else "– | –"  # fmt: skip
             lines.append(f"| {px} | {n:,} | {len(rows)} | {fit_s:.0f} | {n / fit_s:.0f} | {peak:.0f} "
-                         f"| {peak - base:+.0f} | {statistics.median(r['cache_mb'] for r in rows):.1f} |")
+                         f"| {peak - base:+.0f} | {statistics.median(r['cache_mb'] for r in rows):.1f} | {old_cells} |")
     return "\n".join(lines)
 
 
