@@ -45,6 +45,16 @@ RESOLUTION_ROWS = [
     ("full @28 px (ImageNet)", dict(strategy="full", image_size=28)),
     ("full @28 px, from scratch", dict(strategy="full", image_size=28, pretrained=False)),
 ]
+# the levers AutoTransfer's tuning chooses among on validation (issue 18), each beside its control at one commit
+LEVER_ROWS = [
+    (
+        "linear probe + class weights (ImageNet)",
+        dict(strategy="linear_probe", epochs=40, patience=10, class_weights=True),
+    ),
+    ("full + mixup 0.2 (ImageNet)", dict(strategy="full", mixup=0.2)),
+    ("full + class weights (ImageNet)", dict(strategy="full", class_weights=True)),
+    ("full (ImageNet), control for the levers", dict(strategy="full")),
+]
 SMALL_ROWS = [ROWS[0], ROWS[3], ROWS[4]]
 PUBLISHED_BREAST = "| *MedMNIST v2 ResNet-18 (28), published* | – | *0.901* | *0.863* | – | – | 100 | – | – |"
 
@@ -126,7 +136,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     breast = read_data("breastmnist")
-    breast_rows = ROWS + RESOLUTION_ROWS
+    breast_rows = ROWS + RESOLUTION_ROWS + LEVER_ROWS
     study("breastmnist", breast, breast_rows, args.seeds, n_train=int((breast.split == "train").sum()))
     small = pneumonia_small()
     study("pneumonia_small", small, SMALL_ROWS, args.seeds, n_train=round(0.8 * 524), val_fraction=0.2)

@@ -90,6 +90,7 @@ def fit(
     weight_decay: Annotated[float | None, _fit_opt("weight_decay", TRAIN)] = None,
     scheduler: Annotated[str | None, _fit_opt("scheduler", TRAIN)] = None,
     class_weights: Annotated[bool | None, _fit_opt("class_weights", TRAIN, "weight classes by inverse frequency", "--class-weights/--no-class-weights")] = None,  # noqa: E501
+    mixup: Annotated[float | None, _fit_opt("mixup", TRAIN, "mixup's Beta(α, α) for classification (0: off)")] = None,
     patience: Annotated[int | None, _fit_opt("patience", TRAIN, "early-stopping patience in validations")] = None,
     monitor: Annotated[str | None, _fit_opt("monitor", TRAIN, "validation metric for early stopping and the checkpoint")] = None,  # noqa: E501
     subgroup_column: Annotated[str | None, _fit_opt("subgroup_column", EVAL, "attribute column(s), e.g. sex,site: metrics per subgroup")] = None,  # noqa: E501

@@ -73,6 +73,8 @@ class FitConfig(BaseModel):
     weight_decay: float = Field(1e-4, ge=0)
     scheduler: Literal["cosine", "onecycle", "none"] = "cosine"
     class_weights: bool = False
+    # mixup's Beta(α, α) for classification fine-tunes (0: off; train/mixup.py)
+    mixup: float = Field(0.0, ge=0)
     patience: int = Field(5, ge=1)
     monitor: Literal["val_loss", "val_auroc"] = "val_loss"
 

@@ -39,3 +39,23 @@ def test_text_adds_setfit_for_single_label_data_only():
     labels = [t.label for t in search_space([minilm], scratch, [{}], more=("setfit",))]
     assert labels == ["minilm_l6/linear_probe", "minilm_l6@random/full", "minilm_l6/full", "minilm_l6/setfit",
                       "classical"]  # fmt: skip
+
+
+def test_the_finalist_is_tuned_over_the_levers_the_data_allows():
+    import optuna
+
+    from medtransfer.autotransfer.space import tuned_levers
+    from medtransfer.autotransfer.tune import tuned_settings
+    from medtransfer.data.catalog import load_dataset
+    from medtransfer.data.modality import get_modality
+
+    images = load_dataset("breastmnist")
+    assert tuned_levers(images, get_modality("image")) == {"class_weights": (False, True), "mixup": (0.0, 0.2)}
+    assert tuned_levers(images, get_modality("image"), fixed={"mixup"}) == {"class_weights": (False, True)}
+    assert tuned_levers(load_dataset("bbbp"), get_modality("molecule")) == {"class_weights": (False, True)}
+    assert tuned_levers(load_dataset("freesolv"), get_modality("molecule")) == {}  # regression: no classes
+    base = {"backbone": "chemnet", "pretrained": True, "strategy": "linear_probe", "epochs": 10}
+    trial = optuna.trial.FixedTrial({"lr": 1e-3, "weight_decay": 1e-4, "epochs": 12, "class_weights": True,
+                                     "mixup": 0.2})  # fmt: skip
+    settings = tuned_settings(trial, base, 1e-3, {"class_weights": (False, True), "mixup": (0.0, 0.2)})
+    assert settings == {**base, "lr": 1e-3, "weight_decay": 1e-4, "epochs": 12, "class_weights": True, "mixup": 0.2}

@@ -1,8 +1,8 @@
 """The AutoTransfer search space as data: candidates × strategies × settings, each a ``Trial``.
 
 A modality adds its own levers (image resolution, say) through an optional ``search_settings(table)`` on its
-plug-in, and strategies of its own (SetFit for text) through ``search_strategies(table)``; nothing here knows
-any modality.
+plug-in, options the finalist's tuning chooses among (mixup) through ``tuned_levers(table)``, and strategies of
+its own (SetFit for text) through ``search_strategies(table)``; nothing here knows any modality.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def searched_settings(table: SampleTable, plugin, fixed: set[str] = frozenset())
 def searched_strategies(table: SampleTable, plugin) -> tuple[str, ...]:
     """The strategies the modality adds for this data (``search_strategies`` on its plug-in; none by default)."""
     return tuple(getattr(plugin, "search_strategies", lambda t: ())(table))
+
+
+def tuned_levers(table: SampleTable, plugin, fixed: set[str] = frozenset()) -> dict[str, tuple]:
+    """Fit options Optuna chooses among for the finalist, besides its rates and depth, less the ones the user
+    fixed: class weights wherever there are classes (imbalanced sets), and the modality's own
+    (``tuned_levers(table)`` on its plug-in: mixup for images). Choices on validation, like every other."""
+    levers: dict[str, tuple] = {"class_weights": (False, True)} if table.task.is_classification else {}
+    levers.update(getattr(plugin, "tuned_levers", lambda t: {})(table))
+    return {name: tuple(choices) for name, choices in levers.items() if name not in fixed}
 
 
 def search_space(

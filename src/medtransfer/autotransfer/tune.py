@@ -1,4 +1,5 @@
-"""Optuna on the finalist of successive halving: learning rate, weight decay, epochs and unfrozen depth.
+"""Optuna on the finalist of successive halving: learning rate, weight decay, epochs and unfrozen depth, and the
+levers ``space.tuned_levers`` offers for the data (class weights, the modality's own such as mixup).
 
 Every objective is the finalist's validation score; the test split is never read. The study lives in the
 search's trials folder (a journal file) unless ``storage`` names another (``sqlite:///…``, ``postgresql://…``),
@@ -21,8 +22,9 @@ log = logging.getLogger("medtransfer")
 DEPTHS = ("all", 1, 2, 4)  # backbone blocks trained: "all" is strategy full, a number is partial
 
 
-def tuned_settings(trial, base: dict, base_lr: float) -> dict:
-    """One Optuna suggestion around the finalist's fit settings ``base`` (its strategy decides what is tuned)."""
+def tuned_settings(trial, base: dict, base_lr: float, levers: dict[str, tuple] | None = None) -> dict:
+    """One Optuna suggestion around the finalist's fit settings ``base`` (its strategy decides what is tuned),
+    with one of the choices of each of ``levers`` (fit option → choices)."""
     epochs = int(base["epochs"])
     settings = {
         **base,
@@ -35,6 +37,8 @@ def tuned_settings(trial, base: dict, base_lr: float) -> dict:
     if base["strategy"] in ("full", "partial") and base.get("pretrained", True):
         depth = trial.suggest_categorical("depth", DEPTHS)
         settings.update({"strategy": "full"} if depth == "all" else {"strategy": "partial", "unfreeze_blocks": depth})
+    for name, choices in (levers or {}).items():
+        settings[name] = trial.suggest_categorical(name, choices)
     return settings
 
 
@@ -65,11 +69,13 @@ def tune(
     n_trials: int,
     affords: Callable[[float], bool],
     fit_trial: Callable[[dict, int], dict],
+    levers: dict[str, tuple] | None = None,
 ) -> list[dict]:
     """Up to ``n_trials`` tuned fits of the finalist (``base`` settings, ``base_row`` its leaderboard row).
 
     ``affords(projected_seconds)`` says whether the budget takes one more; ``fit_trial(settings, number)`` fits
-    one and returns its leaderboard row. Trials a resumed study already holds are returned, not refitted."""
+    one and returns its leaderboard row; ``levers`` are tuned too (``tuned_settings``). Trials a resumed study
+    already holds are returned, not refitted."""
     import optuna
 
     rows = [t.user_attrs["row"] for t in study.trials if "row" in t.user_attrs]
@@ -79,7 +85,7 @@ def tune(
         sampler_seed = derive_seed(seed, f"tune-{number}") % 2**32  # numpy takes 32 bits
         study.sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=3)
         trial = study.ask()
-        settings = tuned_settings(trial, base, base_lr)
+        settings = tuned_settings(trial, base, base_lr, levers)
         if not affords(seconds_per_epoch * settings["epochs"]):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # asked, never run: not a result
             log.info("auto: tuning stopped after %d trials: the budget takes no more", number)

@@ -21,6 +21,7 @@ from medtransfer.strategies.strategy import LearningRates, Strategy
 from medtransfer.train.devices import join_launched_group, rank_zero_first, resolved_accelerator, trainer_devices
 from medtransfer.train.feature_cache import cache_features, feature_key
 from medtransfer.train.losses import inverse_frequency_weights
+from medtransfer.train.mixup import check_mixup
 from medtransfer.train.module import TransferModule
 from medtransfer.train.predict import place
 from medtransfer.train.sampling import EpochShuffleSampler, SeededSamples
@@ -80,6 +81,9 @@ def train_model(
     if strategy.uses_feature_cache:
         with rank_zero_first():  # computed and cached once; the other ranks read the cache
             train_ds, val_ds = _feature_datasets(model, data, cfg.batch_size)
+    if cfg.mixup > 0:
+        with torch.random.fork_rng(devices=[]):  # an augmented example draws from the generator: leave it as it was
+            check_mixup(cfg.mixup, task, train_ds[0][0])
     weights = None
     if cfg.class_weights and task.is_classification:
         weights = inverse_frequency_weights(torch.as_tensor(data.train_targets), len(task.class_names))
@@ -93,6 +97,7 @@ def train_model(
         cfg.seed,
         on_features=strategy.uses_feature_cache,
         class_weights=weights,
+        mixup=cfg.mixup,
     )
     mode = "min" if cfg.monitor == "val_loss" else "max"
     folder = workdir / "checkpoints"

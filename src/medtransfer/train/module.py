@@ -11,6 +11,7 @@ from medtransfer.adapt.model import TransferModel
 from medtransfer.data.task import TaskSpec
 from medtransfer.strategies.strategy import LearningRates, Strategy
 from medtransfer.train.losses import task_loss
+from medtransfer.train.mixup import mixed_loss
 
 FROZEN = "model.backbone."  # the state-dict prefix of the backbone
 
@@ -29,11 +30,12 @@ class TransferModule(L.LightningModule):
         seed: int,
         on_features: bool = False,
         class_weights: torch.Tensor | None = None,
+        mixup: float = 0.0,
     ) -> None:
         super().__init__()
         self.model, self.task, self.strategy, self.rates = model, task, strategy, rates
         self.weight_decay, self.scheduler_name, self.seed = weight_decay, scheduler, seed
-        self.on_features = on_features
+        self.on_features, self.mixup = on_features, mixup
         self.register_buffer("class_weights", class_weights, persistent=False)
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
@@ -76,7 +78,10 @@ class TransferModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
-        loss = self._loss(self(x), y)
+        if self.mixup > 0:
+            loss = mixed_loss(x, y, self.mixup, (self.seed, self.current_epoch, batch_idx), self, self._loss)
+        else:
+            loss = self._loss(self(x), y)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return loss
 

@@ -97,6 +97,11 @@ class ImageModality:
         largest = max(max(x.shape[:2]) for x in table.inputs)
         return [{"image_size": 64}, {"image_size": 128}] if largest <= 64 else [{}]
 
+    def tuned_levers(self, table: SampleTable) -> dict[str, tuple]:
+        """Options AutoTransfer's tuning of the finalist chooses among on validation: mixup (α = 0.2, the value
+        of Zhang et al.'s ImageNet runs) against none, for classes only."""
+        return {"mixup": (0.0, 0.2)} if table.task.is_classification else {}
+
     # AutoTransfer validates its best trial again with these (``tta`` values) on: the mirror image averaged in
     test_time_views = ("flip",)
 
