@@ -31,6 +31,7 @@ from pathlib import Path
 from bench.common import OUT, load_results, run_once
 
 RESULTS = OUT / "autotransfer_study.jsonl"
+SUPERSEDED = OUT / "autotransfer_study-superseded.jsonl"  # steps measured again after a change, kept as they were
 GRID_FRACTION = 0.25  # auto's budget: this share of the exhaustive grid's seconds (the issue's target)
 DATASETS = ("freesolv", "bace", "bbbp", "clintox", "amp", "splice", "breastmnist", "lipophilicity", "oct4_mafk")
 
@@ -146,12 +147,30 @@ def _study(data: str, table, seed: int, n_train: int, tmp: Path) -> None:
     run_once(RESULTS, key("old_default"), old_default)
 
 
+def supersede(datasets: list[str], steps: list[str]) -> None:
+    """Move the rows of ``steps`` for ``datasets`` out of the results, into SUPERSEDED with the commit now."""
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    moved = [r for r in rows if r["key"].split("|")[0] in datasets and r["key"].split("|")[1] in steps]
+    with open(SUPERSEDED, "a") as fh:
+        fh.writelines(json.dumps({**r, "superseded_at": commit}) + "\n" for r in moved)
+    kept = [r for r in rows if r not in moved]
+    RESULTS.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    print(f"superseded {len(moved)} rows (kept in {SUPERSEDED.name})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=",".join(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--train", type=int, default=250, help="training rows per dataset (small-data regime)")
+    parser.add_argument("--redo", default="", help="steps to measure again (e.g. auto after a change to the "
+                        "search): their rows move to autotransfer_study-superseded.jsonl with the commit")  # fmt: skip
     args = parser.parse_args()
+    if args.redo:
+        supersede(args.data.split(","), args.redo.split(","))
     for data in args.data.split(","):
         for seed in range(args.seeds):
             study(data, seed, args.train)

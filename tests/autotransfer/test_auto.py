@@ -39,6 +39,7 @@ def test_auto_races_on_validation_and_scores_test_once_for_the_winner(npz_data, 
     tuned = [r for r in board["leaderboard"] if r["trial"].startswith(finalist["trial"] + " (tuned")]
     assert len(tuned) == 2 and all(r["val_score"] is not None for r in tuned)
     assert len({r["settings"]["lr"] for r in tuned}) == 2
+    assert all({"mixup", "class_weights"} <= set(r["settings"]) for r in tuned)  # the image levers, tuned too
     assert (Path(str(result.run_dir) + ".trials") / "optuna.journal").is_file()
     assert "AutoTransfer leaderboard" in (result.run_dir / "report.html").read_text()
     probs = medtransfer.load(result.run_dir).predict_proba(list(np.load(npz_data)["test_images"][:3]))
@@ -72,10 +73,11 @@ def test_where_the_classical_model_wins_the_user_gets_it_as_the_run(npz_data, tm
 
 
 def test_a_tiny_budget_is_kept(npz_data, tmp_path):
-    result = medtransfer.auto(npz_data, budget="20s", out=str(tmp_path / "auto"), **SETTINGS)
-    assert result.seconds <= 20 * 1.1 + 15  # the final run gets what is left, at least a second, and its scoring
-    stages = [r["stage"] for r in result.leaderboard]
-    assert any(s == "skipped: budget" for s in stages) or len(stages) < 8
+    # the whole search takes about 13 s here: 10 s leave out the trials projected not to fit (the source's full
+    # fine-tune, projected from the scratch one by their forward passes: autotransfer/costs.py)
+    result = medtransfer.auto(npz_data, budget="10s", out=str(tmp_path / "auto"), **SETTINGS)
+    assert result.seconds <= 10 * 1.1 + 5  # the final run gets what is left, at least a second, and its scoring
+    assert any(r["stage"] == "skipped: budget" for r in result.leaderboard)
 
 
 def test_an_interrupted_search_resumes_without_redoing_finished_trials(npz_data, tmp_path, monkeypatch):

@@ -6,10 +6,11 @@ winner as an ordinary run directory with the leaderboard beside it.
 2. Each shortlisted source is fine-tuned for real with each strategy, beside the default architecture trained
    from scratch and the classical model. Rung 0 trains briefly; the best 1 / ETA go on to a rung ``ETA`` times
    longer, and so on. Every decision reads the validation split only.
-3. Optuna tunes the best neural trial's learning rate, weight decay, epochs and unfrozen depth
-   (``autotransfer/tune.py``), again on validation, while the budget lasts; the mean of the best three trials
-   (``autotransfer/ensemble.py``) and the best trial with the modality's test-time views on
-   (``autotransfer/test_time.py``; images: flips) are scored on validation as more contestants.
+3. Optuna tunes the best neural trial's learning rate, weight decay, epochs and unfrozen depth, and class
+   weights and the modality's levers (images: mixup) (``autotransfer/tune.py``), again on validation, while the
+   budget lasts; the mean of the best three trials (``autotransfer/ensemble.py``) and the best trial with the
+   modality's test-time views on (``autotransfer/test_time.py``; images: flips) are scored on validation as more
+   contestants.
 4. The winner is trained once more with the test split scored (the only test score of the whole search) into
    ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
 
@@ -30,14 +31,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from medtransfer.autotransfer.costs import forward_seconds, projected_seconds
 from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_ensemble_run
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
 from medtransfer.autotransfer.resplits import decision_tables
 from medtransfer.autotransfer.shared_race import SharedRace, shared_storage
-from medtransfer.autotransfer.space import ETA, RUNGS, Trial, search_space, searched_settings, searched_strategies
+from medtransfer.autotransfer.space import (
+    ETA,
+    RUNGS,
+    Trial,
+    search_space,
+    searched_settings,
+    searched_strategies,
+    tuned_levers,
+)
 from medtransfer.autotransfer.test_time import tta_rows
 from medtransfer.autotransfer.tune import open_study, tune
 from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
@@ -116,6 +124,7 @@ def run_auto(
     extra = searched_settings(table, plugin, fixed=set(cfg.model_fields_set))
     ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
+    forward_s = forward_seconds(ranked.rows)  # what each source's forward pass costs: trials' projections scale by it
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
     more = searched_strategies(table, plugin)
@@ -127,12 +136,12 @@ def run_auto(
     for rung in range(RUNGS):
         rows = []
         if race is not None:  # workers divide the rung's trials; every worker gets every row
-            rows = _shared_rung(race, alive, rung, trials, lambda t, r: _race(t, r, cfg, tables, trials_dir,
-                                                                         trials.index(t), clock, board))  # fmt: skip
+            run = lambda t, r: _race(t, r, cfg, tables, trials_dir, trials.index(t), clock, board, forward_s)  # noqa: E731
+            rows = _shared_rung(race, alive, rung, trials, run)
             board.extend(rows)
             update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
         for trial in alive if race is None else ():  # appended as they come: later trials project from earlier ones
-            rows.append(_race(trial, rung, cfg, tables, trials_dir, trials.index(trial), clock, board))
+            rows.append(_race(trial, rung, cfg, tables, trials_dir, trials.index(trial), clock, board, forward_s))
             board.append(rows[-1])
             update(f"successive halving, rung {rung + 1} of {RUNGS}", board, clock)
         scored = [(t, r) for t, r in zip(alive, rows, strict=True) if r["val_score"] is not None]
@@ -144,7 +153,8 @@ def run_auto(
             row["stage"] = f"rung {rung}" + ("" if any(t == trial for t, _ in survivors) else " (pruned)")
         alive = [t for t, _ in survivors]
     shared = shared_storage(storage) if storage else None
-    _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, shared, update)
+    levers = tuned_levers(table, plugin, fixed=set(cfg.model_fields_set))
+    _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, shared, update, levers)
     ensemble = ensemble_row(board, tables, metric_for(table))  # the best few together: no training to score
     if ensemble is not None:
         board.append(ensemble)
@@ -206,13 +216,15 @@ def _shared_rung(race: SharedRace, alive: list[Trial], rung: int, trials: list[T
     return race.gather(keys, {k: (lambda t=t: run(t, rung)) for k, t in zip(keys, alive, strict=True)})
 
 
-def _race(trial: Trial, rung: int, cfg: FitConfig, tables, trials_dir: Path, index: int, clock: Clock, board) -> dict:
+def _race(
+    trial: Trial, rung: int, cfg: FitConfig, tables, trials_dir: Path, index: int, clock: Clock, board, forward_s
+) -> dict:
     """Fit ``trial`` at ``rung`` (validation scored only) unless the budget cannot take it."""
     settings = trial.fit_settings(rung)
     row = {"trial": trial.label, "strategy": trial.strategy, "rung": rung, "epochs": settings["epochs"],
            "metric": metric_for(tables[0]), "val_score": None, "val_ci": None, "seconds": 0.0,
            "stage": f"rung {rung}"}  # fmt: skip
-    projected = _projected(trial, rung, board)
+    projected = projected_seconds(trial, rung, board, forward_s)
     if not clock.affords(projected, _best_seconds(board)):
         row["stage"] = "skipped: budget"
         return row
@@ -240,8 +252,10 @@ def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, tables, clo
     return row
 
 
-def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock, n_trials: int, storage, update):
-    """Optuna trials around the best neural trial of the race (see ``tune.py``), decided on validation; each
+def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock, n_trials: int, storage, update,
+                   levers: dict[str, tuple]):  # fmt: skip
+    """Optuna trials around the best neural trial of the race (see ``tune.py``), with ``levers`` among the
+    choices, decided on validation; each
     goes on ``board`` as it finishes (trials a resumed study already holds, at the end)."""
     ran = [r for r in board if r.get("run") and r["val_score"] is not None]
     if n_trials <= 0 or not ran:
@@ -258,7 +272,7 @@ def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock
         return board[-1]
 
     rows = tune(study, finalist["settings"], finalist, cfg.lr, cfg.seed, n_trials,
-                lambda projected: clock.affords(projected, _best_seconds(board)), fit_tuned)  # fmt: skip
+                lambda projected: clock.affords(projected, _best_seconds(board)), fit_tuned, levers)  # fmt: skip
     board += [r for r in rows if not any(r is b for b in board)]
 
 
@@ -281,15 +295,6 @@ def _final_run(
         neural = {"trial": trials[0].label, "rung": 0, "settings": trials[0].fit_settings(0)}
     update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(0.0)}
     return run_fit(cfg.model_copy(update=update), table), neural if ran else None
-
-
-def _projected(trial: Trial, rung: int, board: list[dict]) -> float:
-    """Seconds this trial is expected to take: its previous rung × ETA, else the mean of its strategy's rung 0."""
-    own = [r["seconds"] for r in board if r["trial"] == trial.label and r["rung"] == rung - 1 and r["seconds"]]
-    if own:
-        return own[0] * ETA
-    same = [r["seconds"] for r in board if r["strategy"] == trial.strategy and r["rung"] == rung and r["seconds"]]
-    return float(np.mean(same)) if same else 0.0
 
 
 def _best_seconds(board: list[dict]) -> float:

@@ -1,0 +1,50 @@
+"""What a trial of the race is expected to cost, from the trials already run: the budget starts a trial only when
+its projection fits.
+
+A source's fine-tune costs about what another's did times the ratio of their forward passes, and ``rank`` has
+timed every source's forward pass over the same rows (its ``features_seconds``). Without that scaling a BERT's
+first full fine-tune was projected at a small CNN's seconds, started with too little budget left, and overran it
+(1.1–1.2× the budget on BBBP and ClinTox: docs/benchmarks.md, AutoTransfer's validation study).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medtransfer.autotransfer.space import ETA, Trial
+
+RATIO_BOUNDS = (0.1, 10.0)  # a warm feature cache times loading, not computing: keep its ratios modest
+
+
+def forward_seconds(rank_rows: list[dict]) -> dict[str, float]:
+    """Source name → the seconds ``rank`` took for its features (the architecture's cost, whatever its weights)."""
+    return {row["candidate"].split("@")[0]: float(row["features_seconds"]) for row in rank_rows}
+
+
+def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dict[str, float]) -> float:
+    """Seconds ``trial`` is expected to take at ``rung``: its own previous rung × ETA; else the trials of its
+    kind (probes; or fine-tunes of any strategy, all of which train the backbone) at this rung, with its extra
+    settings where any such trial had them, each scaled by the forward-pass ratio of the two sources; else 0 (the
+    first of its kind runs: there is nothing to project from)."""
+    own = [r["seconds"] for r in board if r["trial"] == trial.label and r["rung"] == rung - 1 and r["seconds"]]
+    if own:
+        return own[0] * ETA
+    kind = _kind(trial.strategy)
+    ran = [r for r in board if r.get("settings") and r["seconds"] and r["rung"] == rung]
+    ran = [r for r in ran if _kind(r["strategy"]) == kind]
+    extra = dict(trial.settings)
+    alike = [r for r in ran if all(r["settings"].get(k) == v for k, v in extra.items())] or ran
+    if not alike:
+        return 0.0
+    mine = forward_s.get(trial.candidate.name)
+    return float(np.mean([r["seconds"] * _ratio(mine, forward_s.get(r["settings"]["backbone"])) for r in alike]))
+
+
+def _kind(strategy: str) -> str:
+    return "probe" if strategy == "linear_probe" else "fine-tune"
+
+
+def _ratio(mine: float | None, theirs: float | None) -> float:
+    if not mine or not theirs:
+        return 1.0
+    return float(np.clip(mine / theirs, *RATIO_BOUNDS))

@@ -1,0 +1,52 @@
+"""The race's cost model: a trial is projected from its own previous rung, else from trials of its kind scaled by
+the forward-pass seconds rank measured, preferring trials with the same extra settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from medtransfer.autotransfer.costs import forward_seconds, projected_seconds
+from medtransfer.autotransfer.rank import Candidate
+from medtransfer.autotransfer.space import ETA, Trial
+
+FORWARD = forward_seconds([
+    {"candidate": "chemnet", "features_seconds": 0.8},
+    {"candidate": "rxnfp_bert", "features_seconds": 3.2},
+    {"candidate": "tiny@random", "features_seconds": 0.001},
+])  # fmt: skip
+
+
+def _row(trial: Trial, rung: int, seconds: float) -> dict:
+    return {"trial": trial.label, "strategy": trial.strategy, "rung": rung, "seconds": seconds,
+            "settings": trial.fit_settings(rung)}  # fmt: skip
+
+
+def test_forward_seconds_are_per_architecture():
+    assert FORWARD == {"chemnet": 0.8, "rxnfp_bert": 3.2, "tiny": 0.001}
+
+
+def test_a_source_is_projected_from_others_of_its_kind_by_their_forward_passes():
+    cnn_full, bert_full = Trial(Candidate("chemnet")), Trial(Candidate("rxnfp_bert"))
+    bert_lora, bert_probe = Trial(Candidate("rxnfp_bert"), "lora"), Trial(Candidate("rxnfp_bert"), "linear_probe")
+    scratch = Trial(Candidate("chemnet", pretrained=False))
+    assert projected_seconds(bert_full, 0, [], FORWARD) == 0.0  # nothing to project from: the first runs
+    board = [_row(cnn_full, 0, 5.0), _row(scratch, 0, 3.0)]
+    # a BERT's forward pass is 4x the CNN's: its fine-tune is projected at 4x theirs (the old projection: 4 s)
+    assert projected_seconds(bert_full, 0, board, FORWARD) == pytest.approx(4 * (5.0 + 3.0) / 2)
+    assert projected_seconds(bert_lora, 0, board, FORWARD) == pytest.approx(16.0)  # LoRA trains through it too
+    assert projected_seconds(bert_probe, 0, board, FORWARD) == 0.0  # no probe has run: fine-tunes say nothing
+    board.append(_row(bert_full, 0, 17.0))
+    assert projected_seconds(bert_full, 1, board, FORWARD) == 17.0 * ETA  # its own previous rung, longer
+    assert projected_seconds(cnn_full, 0, board, FORWARD) == pytest.approx((5.0 + 3.0 + 17.0 / 4) / 3)
+
+
+def test_trials_with_the_same_settings_are_preferred_and_ratios_are_bounded():
+    small = Trial(Candidate("chemnet"), "linear_probe", (("image_size", 64),))
+    large = Trial(Candidate("chemnet"), "linear_probe", (("image_size", 128),))
+    other = Trial(Candidate("rxnfp_bert"), "linear_probe", (("image_size", 128),))
+    board = [_row(small, 0, 2.0)]
+    assert projected_seconds(large, 0, board, FORWARD) == 2.0  # no 128-px probe yet: every probe counts
+    board.append(_row(other, 0, 8.0))
+    assert projected_seconds(large, 0, board, FORWARD) == pytest.approx(2.0)  # the 128-px one, scaled by 1/4
+    tiny = Trial(Candidate("tiny"), "linear_probe", (("image_size", 128),))
+    assert projected_seconds(tiny, 0, board, FORWARD) == pytest.approx(0.8)  # 1/3200 clipped to 1/10
