@@ -13,6 +13,7 @@ Per dataset and seed, with the grid of real fine-tunes as ground truth (``bench/
 
 from __future__ import annotations
 
+import math
 import platform
 import statistics
 from collections import defaultdict
@@ -130,9 +131,12 @@ def main() -> None:
     for s in scores:
         cells, means = [], []
         for rs in results.values():
-            t = [r["taus"][s][0] for r in rs if s in r["taus"]]
-            rho = [r["taus"][s][1] for r in rs if s in r["taus"]]
-            cells.append(f"τw {mean_sd(t, 2)} / ρ {mean_sd(rho, 2)}" if t else "– (no regression form)")
+            # a score equal for every candidate (no order at all) has no τ: counted, left out of the mean
+            defined = [r["taus"][s] for r in rs if s in r["taus"] and not math.isnan(r["taus"][s][0])]
+            t, rho = [d[0] for d in defined], [d[1] for d in defined]
+            flat = sum(s in r["taus"] and math.isnan(r["taus"][s][0]) for r in rs)
+            cell = f"τw {mean_sd(t, 2)} / ρ {mean_sd(rho, 2)}" + (f" ({flat} seed(s): one value for all)" * bool(flat))
+            cells.append(cell if t or flat else "– (no regression form)")
             means += [statistics.mean(t)] if t else []
         label = f"{s}{' (default)' * (s == DEFAULT_SCORE)}"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | τw {statistics.mean(means):.2f} |")

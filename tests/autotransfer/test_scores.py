@@ -73,6 +73,14 @@ def test_every_score_rates_separable_features_above_noise(name):
     assert score(good, y, seed=0) == score(good, y, seed=0)  # one seed, one value
 
 
+@pytest.mark.parametrize("name", ["knn", "linear_probe"])
+def test_accuracy_scores_are_balanced_so_a_majority_class_cannot_score_well(name):
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.1).astype(int)  # about 10% positives: predicting the majority is 90% accurate
+    noise = rng.standard_normal((200, 8))
+    assert scores.SCORES.get(name)(noise, y, seed=0) < 0.6
+
+
 @pytest.mark.parametrize("name", ["knn", "linear_probe", "logme"])
 def test_regression_forms_prefer_features_that_carry_a_continuous_target(name):
     rng = np.random.default_rng(0)
