@@ -54,17 +54,19 @@ def logme_regression_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -
     return logme_evidence(u, s**2, target, f.shape[1])[0]
 
 
-@SCORES.register("knn", description="k-nearest-neighbour balanced accuracy, 5-fold cross-validated (cosine)",
-                 regression=knn_regression_score)  # fmt: skip
+@SCORES.register("knn", description="k-nearest-neighbour AUROC of the neighbours' votes (binary; balanced accuracy "
+                 "for more classes), 5-fold cross-validated (cosine)", regression=knn_regression_score)  # fmt: skip
 def knn_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
-    """Balanced, like the linear probe's: on ClinTox (about 92% one class) plain accuracy was the majority rate for
-    every candidate alike, a score that cannot rank (docs/benchmarks.md, AutoTransfer's validation study)."""
+    """On ClinTox (about 92% one class) ten neighbours out-vote the rare class for every candidate: plain accuracy
+    was the majority rate and balanced accuracy 0.5 for all five alike, scores that cannot rank
+    (docs/benchmarks.md, AutoTransfer's validation study). The share of votes still orders the examples."""
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
     k = int(min(10, max(1, np.bincount(y).min())))
     model = KNeighborsClassifier(n_neighbors=k, metric="cosine")
-    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring="balanced_accuracy").mean())
+    scoring = "roc_auc" if len(np.unique(y)) == 2 else "balanced_accuracy"
+    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring=scoring).mean())
 
 
 @SCORES.register("linear_probe", description="logistic-regression balanced accuracy, 5-fold cross-validated",
