@@ -255,8 +255,8 @@ def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, tables, clo
 def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock, n_trials: int, storage, update,
                    levers: dict[str, tuple]):  # fmt: skip
     """Optuna trials around the best neural trial of the race (see ``tune.py``), with ``levers`` among the
-    choices, decided on validation; each
-    goes on ``board`` as it finishes (trials a resumed study already holds, at the end)."""
+    choices, decided on validation; each goes on ``board`` as it finishes (trials a resumed study already holds,
+    at the end)."""
     ran = [r for r in board if r.get("run") and r["val_score"] is not None]
     if n_trials <= 0 or not ran:
         return
