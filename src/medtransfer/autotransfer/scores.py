@@ -4,8 +4,9 @@ Each takes features ``(n, d)`` and class indices ``(n,)`` and returns one number
 with a regression form (registered as its ``regression`` metadata) rate continuous targets too: kNN and the
 linear probe by cross-validated R², LogME by its evidence for the standardised target, as in its paper.
 
-- ``knn``: cross-validated accuracy of a k-nearest-neighbour classifier (cosine distance);
-- ``linear_probe``: cross-validated balanced accuracy of a logistic regression;
+- ``knn``: cross-validated AUROC of a k-nearest-neighbour classifier's votes (cosine distance);
+- ``linear_probe``: cross-validated AUROC of a logistic regression;
+  (both as balanced accuracy with more than two classes: a rare class must count as much as a common one)
 - ``logme``: the log marginal evidence per sample of a Bayesian linear model (You et al., ICML 2021), one-vs-rest
   over classes, maximised over its prior and noise precisions by the fixed-point iteration;
 - ``hscore``: the H-score tr(cov(f)⁻¹ cov(E[f | y])) (Bao et al. 2019) with the Ledoit–Wolf shrunk covariance
@@ -65,20 +66,21 @@ def knn_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
 
     k = int(min(10, max(1, np.bincount(y).min())))
     model = KNeighborsClassifier(n_neighbors=k, metric="cosine")
-    scoring = "roc_auc" if len(np.unique(y)) == 2 else "balanced_accuracy"
-    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring=scoring).mean())
+    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring=_scoring(y)).mean())
 
 
-@SCORES.register("linear_probe", description="logistic-regression balanced accuracy, 5-fold cross-validated",
-                 regression=linear_probe_regression_score)  # fmt: skip
+@SCORES.register("linear_probe", description="logistic-regression AUROC (binary; balanced accuracy for more classes), "
+                 "5-fold cross-validated", regression=linear_probe_regression_score)  # fmt: skip
 def linear_probe_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """A penalised probe on a rare class predicts the majority for every row, so its balanced accuracy was 0.5
+    for every source alike; its probabilities still order the rows (the same defect as kNN's votes)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring="balanced_accuracy").mean())
+    return float(cross_val_score(model, features, y, cv=_folds(y, seed), scoring=_scoring(y)).mean())
 
 
 @SCORES.register("logme", description="LogME evidence per sample (You et al. 2021)", regression=logme_regression_score)
@@ -151,6 +153,11 @@ def leep(theta: np.ndarray, y: np.ndarray, n_classes: int) -> float:
     joint = np.stack([theta[y == c].sum(axis=0) for c in range(n_classes)]) / len(y)  # P(y, z)
     conditional = joint / np.maximum(joint.sum(axis=0, keepdims=True), 1e-12)  # P(y | z)
     return float(np.mean(np.log(np.maximum((theta * conditional[y]).sum(axis=1), 1e-12))))
+
+
+def _scoring(y: np.ndarray) -> str:
+    """AUROC where there are two classes, the ranking metric the fine-tunes are judged by."""
+    return "roc_auc" if len(np.unique(y)) == 2 else "balanced_accuracy"
 
 
 def _folds(y: np.ndarray, seed: int):
