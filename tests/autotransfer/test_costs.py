@@ -1,11 +1,12 @@
 """The race's cost model: a trial is projected from its own previous rung, else from trials of its kind scaled by
-the forward-pass seconds rank measured, preferring trials with the same extra settings."""
+the forward-pass seconds rank measured, preferring trials with the same extra settings; and what handing over
+the leader costs, which the search keeps back."""
 
 from __future__ import annotations
 
 import pytest
 
-from medtransfer.autotransfer.costs import forward_seconds, projected_seconds
+from medtransfer.autotransfer.costs import forward_seconds, handover_seconds, projected_seconds
 from medtransfer.autotransfer.rank import Candidate
 from medtransfer.autotransfer.space import ETA, Trial
 
@@ -50,3 +51,23 @@ def test_trials_with_the_same_settings_are_preferred_and_ratios_are_bounded():
     assert projected_seconds(large, 0, board, FORWARD) == pytest.approx(2.0)  # the 128-px one, scaled by 1/4
     tiny = Trial(Candidate("tiny"), "linear_probe", (("image_size", 128),))
     assert projected_seconds(tiny, 0, board, FORWARD) == pytest.approx(0.8)  # 1/3200 clipped to 1/10
+
+
+def test_the_handover_kept_back_covers_the_ensembles_members_run_on_val_and_test():
+    cnn_probe, bert_probe = Trial(Candidate("chemnet"), "linear_probe"), Trial(Candidate("rxnfp_bert"), "linear_probe")
+    cnn_full = Trial(Candidate("chemnet"))
+    assert handover_seconds([], FORWARD, 0.9) == 0.0
+    board = [{**_row(cnn_full, 0, 3.0), "run": "a", "val_score": 0.80}]
+    assert handover_seconds(board, FORWARD, 0.9) == 3.0  # one trial: its re-run
+    board += [{**_row(cnn_probe, 0, 1.2), "run": "b", "val_score": 0.81},
+              {**_row(bert_probe, 0, 1.4), "run": "c", "val_score": 0.82},
+              {"trial": "classical", "seconds": 1.0, "run": "d", "val_score": 0.90}]  # fmt: skip
+    # the ensemble of the three neural trials: the cheapest run (1.2 s) + their sources' forward passes over val
+    # and test (0.9 × (0.8 + 0.8 + 3.2) s); BBBP's search kept back only the best's 1.4 s and overran by 11 s
+    assert handover_seconds(board, FORWARD, 0.9) == pytest.approx(1.2 + 0.9 * 4.8)
+    board.append({**_row(bert_probe, 0, 1.3), "trial": "rxnfp_bert/linear_probe (tuned 1)", "run": "e",
+                  "val_score": 0.85})  # fmt: skip
+    # the tuned probe replaces the full fine-tune among the members and shares the other probe's features
+    assert handover_seconds(board, FORWARD, 0.9) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2))
+    board[-1]["seconds"] = 30.0  # the leader's re-run (a long fine-tune, say) costs more than running the members
+    assert handover_seconds(board, FORWARD, 0.9) == 30.0

@@ -29,15 +29,21 @@ def is_ensemble(row: dict) -> bool:
     return row["trial"].startswith(PREFIX)
 
 
-def ensemble_row(board: list[dict], tables: list[SampleTable], metric: str) -> dict | None:
-    """The leaderboard row of the mean of the ``SIZE`` best neural trials (two at least, each at its best rung),
-    or None."""
-    started = time.perf_counter()
+def ensemble_members(board: list[dict]) -> list[dict]:
+    """The rows the ensemble would average now: the ``SIZE`` best neural trials on validation, each at its best
+    rung."""
     ran = [r for r in board if r.get("run") and r["val_score"] is not None and r["trial"] != CLASSICAL]
     best_of_trial: dict[str, dict] = {}  # one member per trial: its best rung
     for r in sorted(ran, key=lambda r: -r["val_score"]):
         best_of_trial.setdefault(r["trial"], r)
-    members = list(best_of_trial.values())[:SIZE]
+    return list(best_of_trial.values())[:SIZE]
+
+
+def ensemble_row(board: list[dict], tables: list[SampleTable], metric: str) -> dict | None:
+    """The leaderboard row of the mean of the ``SIZE`` best neural trials (two at least, each at its best rung),
+    or None."""
+    started = time.perf_counter()
+    members = ensemble_members(board)
     if len(members) < 2:
         return None
     task = tables[0].task

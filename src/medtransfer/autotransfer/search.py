@@ -14,9 +14,10 @@ winner as an ordinary run directory with the leaderboard beside it.
 4. The winner is trained once more with the test split scored (the only test score of the whole search) into
    ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
 
-The budget is wall-clock: a trial is started only when its projected time, plus the winner's re-run, fits in
-what is left, and each fit is told the time it has (Lightning's ``max_time``). Finished trials are kept in
-``<out>.trials/``, so an interrupted search resumes (``--resume``) without redoing them.
+The budget is wall-clock: a trial is started only when its projected time, plus what handing over the leader
+would cost (the best trial's re-run, or loading and running the ensemble's members), fits in what is left, and
+each fit is told the time it has (Lightning's ``max_time``). Finished trials are kept in ``<out>.trials/``, so an
+interrupted search resumes (``--resume``) without redoing them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medtransfer.autotransfer.costs import forward_seconds, projected_seconds
+from medtransfer.autotransfer.costs import forward_seconds, handover_seconds, projected_seconds
 from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_ensemble_run
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
@@ -79,20 +80,22 @@ class AutoResult:
 
 
 class Clock:
-    """Elapsed seconds against the budget, and what a trial may still spend."""
+    """Elapsed seconds against the budget, and what a trial may still spend: the budget less what handing over
+    the leader would cost (``handover()``, kept back until the search ends)."""
 
     def __init__(self, budget_s: float) -> None:
         self.start, self.budget = time.perf_counter(), budget_s
+        self.handover: Callable[[], float] = lambda: 0.0
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def affords(self, projected: float, reserve: float) -> bool:
-        return self.elapsed + projected + reserve <= self.budget
+    def affords(self, projected: float) -> bool:
+        return self.elapsed + projected + self.handover() <= self.budget
 
-    def left(self, reserve: float) -> float:
-        return max(1.0, self.budget - self.elapsed - reserve)
+    def left(self, keep_handover: bool = True) -> float:
+        return max(1.0, self.budget - self.elapsed - (self.handover() if keep_handover else 0.0))
 
 
 def run_auto(
@@ -125,12 +128,16 @@ def run_auto(
     ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     forward_s = forward_seconds(ranked.rows)  # what each source's forward pass costs: trials' projections scale by it
+    # handing over predicts val and test with each member: rank timed train + val
+    predict_share = (len(split.indices["val"]) + len(split.indices["test"])) / max(1, ranked.n)
+    board: list[dict] = []
+    clock.handover = lambda: handover_seconds(board, forward_s, predict_share)
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
     more = searched_strategies(table, plugin)
     trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more)
     update("ranked", [], clock)
-    board = [classical_row(cfg, tables)]
+    board.append(classical_row(cfg, tables))
     alive = [t for t in trials if not t.classical]
     race = _shared_race(storage, out, cfg)  # None: this process runs the whole race itself
     for rung in range(RUNGS):
@@ -156,12 +163,11 @@ def run_auto(
     levers = tuned_levers(table, plugin, fixed=set(cfg.model_fields_set))
     _tune_finalist(board, cfg, tables, trials_dir, clock, tune_trials, shared, update, levers)
     ensemble = ensemble_row(board, tables, metric_for(table))  # the best few together: no training to score
-    if ensemble is not None:
+    if ensemble is not None:  # the race kept back the time its handover costs
         board.append(ensemble)
         update("ensemble of the best trials", board, clock)
     views = () if "tta" in cfg.model_fields_set else getattr(plugin, "test_time_views", ())
-    affords = lambda projected: clock.affords(projected, _best_seconds(board))  # noqa: E731
-    if tta := tta_rows(board, tables, metric_for(table), views, cfg.seed, affords):
+    if tta := tta_rows(board, tables, metric_for(table), views, cfg.seed, clock.affords):
         board += tta
         update("the best trial with test-time augmentation", board, clock)
     # ties go to the earlier row: the classical model first, then the cheaper strategies
@@ -225,7 +231,7 @@ def _race(
            "metric": metric_for(tables[0]), "val_score": None, "val_ci": None, "seconds": 0.0,
            "stage": f"rung {rung}"}  # fmt: skip
     projected = projected_seconds(trial, rung, board, forward_s)
-    if not clock.affords(projected, _best_seconds(board)):
+    if not clock.affords(projected):
         row["stage"] = "skipped: budget"
         return row
     return _fit_trial(row, settings, trials_dir / f"{index:02d}-r{rung}", cfg, tables, clock, board)
@@ -234,12 +240,11 @@ def _race(
 def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, tables, clock: Clock, board) -> dict:
     """Fit one trial with validation scored only, within the time the budget leaves it, on each of the
     decision ``tables`` (its score: their mean, with their spread); fills in ``row``."""
-    reserve = _best_seconds(board)
     started, scores, runs = time.perf_counter(), [], []
     for repeat, table in enumerate(tables):
         trial_cfg = cfg.model_copy(update={
             **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
-            "max_seconds": clock.left(reserve), "out": str(out.with_name(out.name + (f"-s{repeat}" if repeat else ""))),
+            "max_seconds": clock.left(), "out": str(out.with_name(out.name + (f"-s{repeat}" if repeat else ""))),
         })  # fmt: skip
         result = run_fit(trial_cfg, table)
         scores.append(val_score(result.metrics["val"], row["metric"]))
@@ -272,7 +277,7 @@ def _tune_finalist(board, cfg: FitConfig, tables, trials_dir: Path, clock: Clock
         return board[-1]
 
     rows = tune(study, finalist["settings"], finalist, cfg.lr, cfg.seed, n_trials,
-                lambda projected: clock.affords(projected, _best_seconds(board)), fit_tuned, levers)  # fmt: skip
+                clock.affords, fit_tuned, levers)  # fmt: skip
     board += [r for r in rows if not any(r is b for b in board)]
 
 
@@ -293,14 +298,8 @@ def _final_run(
     if not ran:  # the budget allowed no trial: the first (the best-ranked source's probe) at its shortest
         log.warning("auto: the budget left no time for a trial; the best-ranked source's linear probe is saved")
         neural = {"trial": trials[0].label, "rung": 0, "settings": trials[0].fit_settings(0)}
-    update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(0.0)}
+    update = {**neural["settings"], "score_test": True, "max_seconds": clock.left(keep_handover=False)}
     return run_fit(cfg.model_copy(update=update), table), neural if ran else None
-
-
-def _best_seconds(board: list[dict]) -> float:
-    """What re-running the best trial so far would cost: kept in reserve for the final run."""
-    scored = [r for r in board if r["val_score"] is not None and r["trial"] != CLASSICAL]
-    return max(scored, key=lambda r: r["val_score"])["seconds"] if scored else 0.0
 
 
 def _write_leaderboard(run_dir: Path, board: list[dict], clock: Clock, budget_s: float, winner: dict) -> None:
