@@ -10,7 +10,8 @@ regime auto is for; validation and test as they are). Per seed:
    fine-tuned for real with validation and test scored;
 2. ``rank`` with its default candidates: each score per candidate;
 3. ``auto`` within a budget of 25% of that seed's grid seconds;
-4. the old default: ``fit`` with the data alone as it was before auto (default backbone, full, 10 epochs).
+4. the old default: ``fit`` with the data alone as it was before auto (default backbone, full, 10 epochs);
+5. with ``--default-budget``: ``auto`` within ``fit``'s default budget, as a user's plain ``fit`` runs it.
 
 Every step starts from a cold feature cache, so its seconds are what it costs alone. Results go to
 ``bench/out/autotransfer_study.jsonl`` (resumable); ``bench.autotransfer_study_table`` writes the section.
@@ -80,15 +81,15 @@ def grid_trials(table, ranked: dict) -> list:
                         searched_settings(table, plugin), lora)  # fmt: skip
 
 
-def study(data: str, seed: int, n_train: int) -> None:
+def study(data: str, seed: int, n_train: int, default_budget: bool = False) -> None:
     from medtransfer.data.sources import read_data
 
     table = read_data(data)
     with tempfile.TemporaryDirectory(prefix="mt-study-") as tmp:
-        _study(data, table, seed, n_train, Path(tmp))
+        _study(data, table, seed, n_train, Path(tmp), default_budget)
 
 
-def _study(data: str, table, seed: int, n_train: int, tmp: Path) -> None:
+def _study(data: str, table, seed: int, n_train: int, tmp: Path, default_budget: bool) -> None:
     from medtransfer.api import auto, rank
     from medtransfer.autotransfer.handover_run import write_classical_run
     from medtransfer.autotransfer.space import RUNGS
@@ -123,8 +124,7 @@ def _study(data: str, table, seed: int, n_train: int, tmp: Path) -> None:
     done = load_results(RESULTS)
     grid_seconds = sum(done[key(f"grid:{t.label}")]["seconds"] for t in trials)
 
-    def auto_step() -> dict:
-        budget = GRID_FRACTION * grid_seconds
+    def auto_step(budget: float) -> dict:
         with cold_cache():
             started = time.perf_counter()
             result = auto(data, budget=budget, seed=seed, max_train_samples=n_train, progress=False, gallery=False,
@@ -134,7 +134,12 @@ def _study(data: str, table, seed: int, n_train: int, tmp: Path) -> None:
                 "seconds": time.perf_counter() - started, "budget_s": budget, "grid_seconds": grid_seconds,
                 "leaderboard": board["leaderboard"]}  # fmt: skip
 
-    run_once(RESULTS, key("auto"), auto_step)
+    run_once(RESULTS, key("auto"), lambda: auto_step(GRID_FRACTION * grid_seconds))
+    if default_budget:  # what a user's plain `fit` spends: on a cheap grid, far more than the study's share
+        from medtransfer.api import parse_budget
+        from medtransfer.cli import AUTO_BUDGET
+
+        run_once(RESULTS, key("auto_default"), lambda: auto_step(parse_budget(AUTO_BUDGET)))
 
     def old_default() -> dict:
         name = get_modality(table.modality).default_backbone
@@ -168,12 +173,14 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=250, help="training rows per dataset (small-data regime)")
     parser.add_argument("--redo", default="", help="steps to measure again (e.g. auto after a change to the "
                         "search): their rows move to autotransfer_study-superseded.jsonl with the commit")  # fmt: skip
+    parser.add_argument("--default-budget", action="store_true", help="also run auto within fit's default "
+                        "budget (step auto_default)")  # fmt: skip
     args = parser.parse_args()
     if args.redo:
         supersede(args.data.split(","), args.redo.split(","))
     for data in args.data.split(","):
         for seed in range(args.seeds):
-            study(data, seed, args.train)
+            study(data, seed, args.train, args.default_budget)
             print(f"done: {data} seed {seed}", flush=True)
 
 

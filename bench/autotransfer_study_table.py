@@ -82,6 +82,7 @@ def analyse_seed(steps: dict) -> dict:
             "auto": regret(auto, best),
             f"rank top-1 ({DEFAULT_SCORE})": regret(chosen_of[top], best),
             "old default": regret(steps["old_default"], best) if "old_default" in steps else None,
+            "auto, fit's default budget": regret(steps["auto_default"], best) if "auto_default" in steps else None,
             "random pick": statistics.mean(regret(r, best) for r in grid.values()),
         },  # fmt: skip
         "grid_seconds": sum(r["seconds"] for r in grid.values()),
