@@ -106,3 +106,15 @@ def test_hscore_with_more_features_than_samples_stays_finite_and_informative():
     informative, y = _data(60, 3000, signal=3.0)  # k-mer profiles are this wide
     noise, _ = _data(60, 3000, signal=0.0)
     assert np.isfinite(scores.hscore(informative, y)) and scores.hscore(informative, y) > scores.hscore(noise, y)
+
+
+def test_the_probe_survives_a_feature_that_hardly_varies():
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((120, 6))
+    y = 2.0 * f[:, 0] + 0.3 * rng.standard_normal(120)
+    flat = 1e-4 * rng.standard_normal((120, 1))  # ChemNet has columns like this (sd 1e-4)
+    flat[7] = 1.0  # one molecule off the scale: standardised on the other folds, about 10,000 sds
+    features = np.hstack([f, flat])
+    probe = scores.scores_for("regression")["linear_probe"]
+    # without the feature the probe's R² is 0.97; standardising without the clip, the outlier took it to −164
+    assert probe(features, y) > probe(f, y) - 0.05
