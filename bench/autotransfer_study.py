@@ -124,22 +124,22 @@ def _study(data: str, table, seed: int, n_train: int, tmp: Path, default_budget:
     done = load_results(RESULTS)
     grid_seconds = sum(done[key(f"grid:{t.label}")]["seconds"] for t in trials)
 
-    def auto_step(budget: float) -> dict:
+    def auto_step(budget: float, step: str) -> dict:
         with cold_cache():
             started = time.perf_counter()
             result = auto(data, budget=budget, seed=seed, max_train_samples=n_train, progress=False, gallery=False,
-                          out=str(tmp / "auto"))  # fmt: skip
+                          out=str(tmp / step))  # fmt: skip
         board = json.loads((result.run_dir / "leaderboard.json").read_text())
         return {"winner": board["winner"], "metric": metric, **scored(result.fit.metrics, metric),
                 "seconds": time.perf_counter() - started, "budget_s": budget, "grid_seconds": grid_seconds,
                 "leaderboard": board["leaderboard"]}  # fmt: skip
 
-    run_once(RESULTS, key("auto"), lambda: auto_step(GRID_FRACTION * grid_seconds))
+    run_once(RESULTS, key("auto"), lambda: auto_step(GRID_FRACTION * grid_seconds, "auto"))
     if default_budget:  # what a user's plain `fit` spends: on a cheap grid, far more than the study's share
         from medtransfer.api import parse_budget
         from medtransfer.cli import AUTO_BUDGET
 
-        run_once(RESULTS, key("auto_default"), lambda: auto_step(parse_budget(AUTO_BUDGET)))
+        run_once(RESULTS, key("auto_default"), lambda: auto_step(parse_budget(AUTO_BUDGET), "auto_default"))
 
     def old_default() -> dict:
         name = get_modality(table.modality).default_backbone
