@@ -109,6 +109,10 @@ def train_model(
         save_top_k=1,
         save_last=False,
         enable_version_counter=False,
+        # at validation end, before last.ckpt below: left to Lightning it saves at train-epoch end, after
+        # last.ckpt, whose copy of the best score was then a validation behind; a run killed after a new best
+        # resumed not knowing it and kept a worse later epoch (tests/test_kill_resume.py failed 1 run in 3)
+        save_on_train_epoch_end=False,
     )
     # Lightning's save_last refreshes last.ckpt only when a new best is saved; resume needs every epoch.
     # It is saved at validation end and early stopping checks there too: a checkpoint taken at train-epoch
