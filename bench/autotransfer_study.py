@@ -70,15 +70,18 @@ def scored(metrics: dict, metric: str) -> dict:
 def grid_trials(table, ranked: dict) -> list:
     """auto's search space over every pretrained source rank found installed."""
     from medtransfer.autotransfer.rank import CLASSICAL, Candidate
-    from medtransfer.autotransfer.space import search_space, searched_settings
+    from medtransfer.autotransfer.search import SHORTLIST_SCORE
+    from medtransfer.autotransfer.space import concat_candidate, search_space, searched_settings
     from medtransfer.data.modality import get_modality
 
     plugin = get_modality(table.modality)
     sources = [r for r in ranked["rows"] if r["candidate"] != CLASSICAL and not r["candidate"].endswith("@random")]
     lora = frozenset(r["candidate"] for r in sources if r.get("lora"))
     shortlist = [Candidate.parse(r["candidate"]) for r in sources]
+    # the concatenated probe reads the sources in the order auto ranks them
+    concat = concat_candidate([r["candidate"] for r in sorted(sources, key=lambda r: -r[SHORTLIST_SCORE])], plugin)
     return search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False),
-                        searched_settings(table, plugin), lora)  # fmt: skip
+                        searched_settings(table, plugin), lora, concat=concat)  # fmt: skip
 
 
 def study(data: str, seed: int, n_train: int, default_budget: bool = False) -> None:

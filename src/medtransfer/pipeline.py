@@ -36,7 +36,7 @@ from medtransfer.run.rundir import TRAINED_ON, RunDir, atomic_write_text
 from medtransfer.run.seeding import derive_seed, seeded_torch
 from medtransfer.strategies.strategy import Strategy, create_strategy
 from medtransfer.train.devices import accelerator_device, is_writer
-from medtransfer.train.feature_cache import cache_features, feature_key
+from medtransfer.train.feature_cache import backbone_features
 from medtransfer.train.loop import TrainData, train_model, write_log_csv
 from medtransfer.train.predict import model_outputs, on_device
 
@@ -303,7 +303,7 @@ def _outputs(model: TransferModel, strategy: Strategy, ds, pre: dict, data_hash:
     """Model outputs on a split; a linear probe reads its cached features instead of re-running the backbone."""
     if not strategy.uses_feature_cache or model.test_time_flip:  # mirrored views have no cached features
         return model_outputs(model, ds)
-    feats = cache_features(model.backbone, ds, feature_key(model.backbone, pre, data_hash))
+    feats = backbone_features(model.backbone, ds, pre, data_hash)
     with torch.inference_mode():
         return np.concatenate([model.head_forward(chunk).numpy() for chunk in feats.chunks()])
 

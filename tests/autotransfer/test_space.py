@@ -59,3 +59,19 @@ def test_the_finalist_is_tuned_over_the_levers_the_data_allows():
                                      "mixup": 0.2})  # fmt: skip
     settings = tuned_settings(trial, base, 1e-3, {"class_weights": (False, True), "mixup": (0.0, 0.2)})
     assert settings == {**base, "lr": 1e-3, "weight_decay": 1e-4, "epochs": 12, "class_weights": True, "mixup": 0.2}
+
+
+def test_image_sources_are_also_raced_concatenated_as_one_probe_after_their_own():
+    from medtransfer.autotransfer.space import MAX_CONCAT, concat_candidate
+    from medtransfer.data.modality import get_modality
+
+    ranked = ["densenet121_capricorn", "efficientnet_lite1", "efficientnet_lite0", "efficientnet_lite2", "extra"]
+    concat = concat_candidate(ranked, get_modality("image"))
+    assert concat.name == "concat:" + "+".join(ranked[:MAX_CONCAT])  # rank order, capped: it costs their sum
+    assert concat_candidate(ranked[:1], get_modality("image")) is None  # one source: nothing to concatenate
+    assert concat_candidate(["chemnet", "smiles_bert"], get_modality("molecule")) is None  # inputs differ
+    a, b = Candidate(ranked[0]), Candidate(ranked[1])
+    labels = [t.label for t in search_space([a, b], Candidate(ranked[2], pretrained=False), [{}], concat=concat)]
+    assert labels[:4] == [f"{ranked[0]}/linear_probe", f"{ranked[1]}/linear_probe", f"{concat.label}/linear_probe",
+                          f"{ranked[2]}@random/full"]  # fmt: skip
+    assert sum(concat.label in label for label in labels) == 1  # a probe only: fine-tuning it costs every member's

@@ -18,6 +18,7 @@ import numpy as np
 from medtransfer.autotransfer.ensemble import ensemble_members
 from medtransfer.autotransfer.rank import CLASSICAL
 from medtransfer.autotransfer.space import ETA, Trial
+from medtransfer.backbones.concat_backbone import SCHEME, member_names
 
 RATIO_BOUNDS = (0.1, 10.0)  # a warm feature cache times loading, not computing: keep its ratios modest
 
@@ -25,6 +26,14 @@ RATIO_BOUNDS = (0.1, 10.0)  # a warm feature cache times loading, not computing:
 def forward_seconds(rank_rows: list[dict]) -> dict[str, float]:
     """Source name → the seconds ``rank`` took for its features (the architecture's cost, whatever its weights)."""
     return {row["candidate"].split("@")[0]: float(row["features_seconds"]) for row in rank_rows}
+
+
+def source_seconds(forward_s: dict[str, float], name: str) -> float | None:
+    """A source's forward seconds; a ``concat:`` composite's are the sum of its members'."""
+    if name.startswith(SCHEME):
+        parts = [forward_s.get(member) for member in member_names(name)]
+        return float(sum(parts)) if all(parts) else None
+    return forward_s.get(name)
 
 
 def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dict[str, float]) -> float:
@@ -42,8 +51,10 @@ def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dic
     alike = [r for r in ran if all(r["settings"].get(k) == v for k, v in extra.items())] or ran
     if not alike:
         return 0.0
-    mine = forward_s.get(trial.candidate.name)
-    return float(np.mean([r["seconds"] * _ratio(mine, forward_s.get(r["settings"]["backbone"])) for r in alike]))
+    mine = source_seconds(forward_s, trial.candidate.name)
+    return float(
+        np.mean([r["seconds"] * _ratio(mine, source_seconds(forward_s, r["settings"]["backbone"])) for r in alike])
+    )
 
 
 def handover_seconds(board: list[dict], forward_s: dict[str, float], predict_share: float) -> float:
@@ -60,7 +71,7 @@ def handover_seconds(board: list[dict], forward_s: dict[str, float], predict_sha
         return rerun
     # probes of one source share its frozen features; each fine-tuned member computes its own
     passes = {m["settings"]["backbone"] if m["strategy"] == "linear_probe" else m["trial"]: m for m in members}
-    forward = sum(forward_s.get(m["settings"]["backbone"], 0.0) for m in passes.values())
+    forward = sum(source_seconds(forward_s, m["settings"]["backbone"]) or 0.0 for m in passes.values())
     return max(rerun, min(r["seconds"] for r in neural) + predict_share * forward)
 
 

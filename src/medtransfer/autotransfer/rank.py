@@ -136,7 +136,7 @@ def _features(
     its backbone has layers LoRA adapts."""
     from medtransfer.backbones.registry import create_backbone
     from medtransfer.data.hashing import table_hash
-    from medtransfer.train.feature_cache import cache_features, feature_key
+    from medtransfer.train.feature_cache import backbone_features
 
     modality = get_modality(table.modality)
     if candidate.name == CLASSICAL:
@@ -149,8 +149,7 @@ def _features(
     out = []
     for part in parts.values():
         ds = modality.dataset(part.inputs, part.targets, pre, train=False)
-        key = feature_key(backbone, pre, table_hash(part, modality.input_bytes))
-        out.append(cache_features(backbone, ds, key).numpy())
+        out.append(backbone_features(backbone, ds, pre, table_hash(part, modality.input_bytes)).numpy())
     return np.concatenate(out), bool(getattr(backbone, "lora_targets", None))
 
 

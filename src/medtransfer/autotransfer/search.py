@@ -42,6 +42,7 @@ from medtransfer.autotransfer.space import (
     ETA,
     RUNGS,
     Trial,
+    concat_candidate,
     search_space,
     searched_settings,
     searched_strategies,
@@ -135,7 +136,8 @@ def run_auto(
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
     more = searched_strategies(table, plugin)
-    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more)
+    concat = concat_candidate([r["candidate"] for r in order], plugin)
+    trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more, concat)
     update("ranked", [], clock)
     board.append(classical_row(cfg, tables))
     alive = [t for t in trials if not t.classical]

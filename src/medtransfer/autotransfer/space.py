@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate
+from medtransfer.backbones.concat_backbone import concat_name
 from medtransfer.data.table import SampleTable
 
 FINE_TUNES = ("linear_probe", "full")  # what each shortlisted pretrained source is tried with
@@ -18,6 +19,7 @@ ADAPTERS = ("lora",)  # also tried where the source's backbone has attention lay
 BASE_EPOCHS = {"linear_probe": 10, "setfit": 10, "full": 2, "lora": 2}
 ETA = 3  # successive halving keeps the best 1 / ETA of a rung
 RUNGS = 3
+MAX_CONCAT = 4  # sources read as one by the concatenated probe: its forward pass costs the sum of theirs
 
 
 @dataclass(frozen=True)
@@ -71,20 +73,34 @@ def tuned_levers(table: SampleTable, plugin, fixed: set[str] = frozenset()) -> d
     return {name: tuple(choices) for name, choices in levers.items() if name not in fixed}
 
 
+def concat_candidate(ranked_sources: list[str], plugin) -> Candidate | None:
+    """The modality's best-ranked pretrained sources (up to ``MAX_CONCAT``, in rank order) read as one
+    (``concat:a+b``), where its plug-in says their features concatenate (``concat_sources``: images, whose
+    sources all read the same pixels); None elsewhere or with fewer than two sources."""
+    names = ranked_sources[:MAX_CONCAT]
+    if not getattr(plugin, "concat_sources", False) or len(names) < 2:
+        return None
+    return Candidate(concat_name(names))
+
+
 def search_space(
     shortlist: list[Candidate],
     scratch: Candidate,
     extra: list[dict],
     lora: frozenset[str] = frozenset(),
     more: tuple[str, ...] = (),
+    concat: Candidate | None = None,
 ) -> list[Trial]:
     """Every shortlisted source with every fine-tuning strategy and each of the ``extra`` settings, the default
     architecture trained from scratch, and the classical model: the last two are always in the race.
 
     Ordered setting by setting (the modality lists the cheaper first), and within one the cheap probes, then
     the from-scratch control, then the full fine-tunes: a budget that runs out mid-rung has still seen the
-    contestants that catch negative transfer. Sources whose label is in ``lora`` are also raced with LoRA."""
+    contestants that catch negative transfer. Sources whose label is in ``lora`` are also raced with LoRA. A
+    ``concat`` candidate (``concat_candidate``) is raced as a probe after the single sources' probes, whose
+    cached features it reads."""
     probes = [(c, s) for c in shortlist for s in FINE_TUNES if s == "linear_probe"]
+    probes += [(concat, "linear_probe")] if concat is not None else []
     tunes = [
         (c, s) for c in shortlist for s in (*FINE_TUNES, *(ADAPTERS if c.label in lora else ())) if s != "linear_probe"
     ] + [(c, s) for c in shortlist for s in more]

@@ -82,7 +82,8 @@ class Backbone(nn.Module):
             self.card.changes = [*self.card.changes, f"pooling: {pooling}"]
 
     # Where explanations read the model (explanations/): "feature_map" = the last spatial feature map
-    # (Grad-CAM's layer), "tokens" = one input vector per token, aligned with the id positions.
+    # (Grad-CAM's layer), "pixels" = images explained on the pixels alone (no single feature map),
+    # "tokens" = one input vector per token, aligned with the id positions.
     explain_kind: str = ""
 
     def explain_layer(self) -> nn.Module | None:

@@ -69,6 +69,13 @@ def _resolve(
     card: dict | None,
     trust_remote_code: bool,
 ) -> Backbone:
+    if name.startswith(CONCAT):
+        from medtransfer.backbones.concat_backbone import concat_backbone
+
+        def member(m: str, p: bool, c: int) -> Backbone:
+            return _resolve(m, p, c, None, trust_pickle, None, trust_remote_code)
+
+        return concat_backbone(name, member, pretrained, in_chans)
     if card and card.get("hf_config") and not pretrained:
         from medtransfer.backbones.token_encoder import rebuild_from_card
 
@@ -97,10 +104,17 @@ def _resolve(
 
 
 SCHEMES = ("hf:", "timm:", "file:")
+CONCAT = "concat:"  # several backbones read as one (backbones/concat_backbone.py)
 
 
 def check_backbone_name(name: str) -> None:
     """Fail fast (before any data is read) on a registry name that does not exist, with close matches."""
+    if name.startswith(CONCAT):
+        from medtransfer.backbones.concat_backbone import member_names
+
+        for member in member_names(name):
+            check_backbone_name(member)
+        return
     if name.startswith(SCHEMES) or Path(name).expanduser().is_dir():
         return
     _load_plugins()

@@ -1,7 +1,8 @@
 """Attribution methods, all on Captum (explanations/), chosen by what the backbone exposes rather than by modality.
 
 A backbone declares ``explain_kind``: ``feature_map`` (image CNNs: Grad-CAM reads its last spatial map;
-Integrated Gradients and occlusion work on the pixels) or ``tokens`` (string models: Integrated Gradients
+Integrated Gradients and occlusion work on the pixels), ``pixels`` (images without one feature map to read, such
+as a ``concat:`` composite: the pixel methods only) or ``tokens`` (string models: Integrated Gradients
 on the per-token input vectors, occlusion replaces one token at a time by [MASK]). Every method returns
 one map per input at the model's input resolution: (H, W) for images, (L,) per token id position.
 """
@@ -57,7 +58,10 @@ def grad_cam(model: TransferModel, x: torch.Tensor, targets: torch.Tensor) -> to
 
 
 @METHODS.register(
-    "integrated_gradients", kinds=("tokens", "feature_map"), rank=1, description="Integrated Gradients (32 steps)"
+    "integrated_gradients",
+    kinds=("tokens", "feature_map", "pixels"),
+    rank=1,
+    description="Integrated Gradients (32 steps)",
 )
 def integrated_gradients(model: TransferModel, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     captum = _captum()
@@ -78,7 +82,9 @@ def integrated_gradients(model: TransferModel, x: torch.Tensor, targets: torch.T
     return attr.abs().sum(1)
 
 
-@METHODS.register("occlusion", kinds=("feature_map", "tokens"), rank=2, description="occlusion (output drop)")
+@METHODS.register(
+    "occlusion", kinds=("feature_map", "pixels", "tokens"), rank=2, description="occlusion (output drop)"
+)
 def occlusion(model: TransferModel, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     captum = _captum()
     if model.backbone.explain_kind == "tokens":  # each token replaced by [MASK] in turn

@@ -119,6 +119,29 @@ class FeatureRows(Dataset):
             os.close(self._fd[1])
 
 
+def backbone_features(
+    backbone: Backbone, dataset: Dataset, preprocessing: dict, data_hash: str, batch_size: int = 64
+) -> FeatureRows:
+    """Pooled features of ``dataset`` through the cache, keyed by the backbone's weights, ``preprocessing`` and
+    ``data_hash``. A backbone made of members (``member_views``: a ``concat:`` composite) is read member by
+    member from each member's own cache entry, so a composite after its members' probes computes nothing."""
+    key = feature_key(backbone, preprocessing, data_hash)
+    views = getattr(backbone, "member_views", None)
+    path = cache_dir() / f"{key}.safetensors" if key else None
+    if views is None or (path is not None and path.is_file()):
+        return cache_features(backbone, dataset, key, batch_size)
+    parts = []
+    for view in views():
+        card = view.backbone.card  # the member alone saw the same images, normalised by its own statistics
+        own = {**preprocessing, "mean": list(card.mean), "std": list(card.std)}
+        parts.append(cache_features(view, dataset, feature_key(view.backbone, own, data_hash), batch_size))
+    joined = (torch.cat(chunks, dim=1) for chunks in zip(*(p.chunks() for p in parts), strict=True))
+    if path is None or len(dataset) == 0:
+        return FeatureRows(torch.cat(list(joined)) if len(dataset) else torch.empty(0))
+    _write_atomically(path, len(dataset), joined)
+    return FeatureRows(path)
+
+
 def cache_features(backbone: Backbone, dataset: Dataset, key: str | None, batch_size: int = 64) -> FeatureRows:
     """Pooled features of ``dataset`` (eval-mode, un-augmented), from the cache when present; else computed and,
     with a ``key``, written to the cache batch by batch as they come."""
@@ -129,14 +152,18 @@ def cache_features(backbone: Backbone, dataset: Dataset, key: str | None, batch_
     batches = iter_outputs(backbone, backbone, dataset, batch_size)
     if path is None or len(dataset) == 0:  # nothing worth keeping: held in memory
         return FeatureRows(torch.cat(list(batches)) if len(dataset) else torch.empty(0))
+    _write_atomically(path, len(dataset), batches)
+    return FeatureRows(path)
+
+
+def _write_atomically(path: Path, n: int, batches: Iterable[torch.Tensor]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
-        write_rows(tmp, len(dataset), batches)
+        write_rows(tmp, n, batches)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return FeatureRows(path)
 
 
 def write_rows(path: Path, n: int, batches: Iterable[torch.Tensor]) -> None:

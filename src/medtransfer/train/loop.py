@@ -19,7 +19,7 @@ from medtransfer.config import FitConfig
 from medtransfer.data.task import TaskSpec
 from medtransfer.strategies.strategy import LearningRates, Strategy
 from medtransfer.train.devices import join_launched_group, rank_zero_first, resolved_accelerator, trainer_devices
-from medtransfer.train.feature_cache import cache_features, feature_key
+from medtransfer.train.feature_cache import backbone_features
 from medtransfer.train.losses import inverse_frequency_weights
 from medtransfer.train.mixup import check_mixup
 from medtransfer.train.module import TransferModule
@@ -213,8 +213,7 @@ def _feature_datasets(model: TransferModel, data: TrainData, batch_size: int) ->
         ("train", data.train_plain, data.train_targets),
         ("val", data.val, data.val_targets),
     ):
-        key = feature_key(model.backbone, data.preprocessing, data.data_hashes[name])
-        feats = cache_features(model.backbone, ds, key, max(batch_size, 64))
+        feats = backbone_features(model.backbone, ds, data.preprocessing, data.data_hashes[name], max(batch_size, 64))
         out.append(feats.with_targets(targets))  # read from the cache file a batch at a time
     return out[0], out[1]
 

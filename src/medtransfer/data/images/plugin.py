@@ -102,6 +102,10 @@ class ImageModality:
         of Zhang et al.'s ImageNet runs) against none, for classes only."""
         return {"mixup": (0.0, 0.2)} if table.task.is_classification else {}
 
+    # every image source reads the same pixels (each normalises them for itself), so AutoTransfer also races the
+    # best-ranked sources concatenated into one probe (backbones/concat_backbone.py)
+    concat_sources = True
+
     # AutoTransfer validates its best trial again with these (``tta`` values) on: the mirror image averaged in
     test_time_views = ("flip",)
 
