@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,12 +78,22 @@ PUBLISHED_BREAST = "| *MedMNIST v2 ResNet-18 (28), published* | – | *0.901* | 
 
 
 def fit_row(data, settings: dict | None, seed: int, out: Path, n_train: int) -> dict:
-    """One fit of a row's settings over the common ones; ``None``: ``fit`` as a user types it, data alone."""
-    chosen = {**COMMON, **settings} if settings is not None else {"progress": False, "overwrite": True}
-    result = medtransfer.fit(data, **chosen, seed=seed, out=str(out))
+    """One fit of a row's settings over the common ones; ``None``: what ``medtransfer fit --data D`` runs with
+    the data alone, the search within fit's default budget (Python's ``medtransfer.auto``)."""
+    if settings is None:
+        shutil.rmtree(out, ignore_errors=True)  # a search resumes a folder it finds: start each afresh
+        searched = medtransfer.auto(data, seed=seed, out=str(out), progress=False)
+        result, winner = searched.fit, searched_winner(searched.leaderboard)
+    else:
+        result, winner = medtransfer.fit(data, **{**COMMON, **settings}, seed=seed, out=str(out)), None
     epochs = result.metrics.get("training", {}).get("epochs_run")  # an ensemble or a forest trains no epochs
     return {"test": result.metrics["test"], "val": result.metrics["val"], "test_without_copies": uncopied_test(out),
-            "epochs": epochs, "n_train": n_train}  # fmt: skip
+            "epochs": epochs, "n_train": n_train, "winner": winner}  # fmt: skip
+
+
+def searched_winner(leaderboard: list[dict]) -> str:
+    """The trial the search chose on validation (saved as the run, or held beside the best neural trial's)."""
+    return next(r["trial"] for r in leaderboard if r["stage"] in ("winner", "best on validation"))
 
 
 def uncopied_test(run: Path) -> dict:
