@@ -153,3 +153,19 @@ def test_sanity_check_calls_constant_maps_undetermined_not_passed(monkeypatch):
     check = sanity.sanity_check(model, ids, torch.tensor([1, 1, 1]), "integrated_gradients")
     assert check["passed"] is None and check["rank_correlation"] is None
     assert check["undetermined_inputs"] == 3 and check["verdict"].startswith("UNDETERMINED")
+
+
+def test_integrated_gradients_runs_its_steps_in_bounded_chunks_with_the_same_result(monkeypatch):
+    from medtransfer.explanations import methods
+
+    backbone = create_backbone("concat:test_efficientnet+test_resnet", pretrained=False, in_chans=1)
+    model = TransferModel(backbone, HeadSpec(hidden=16), 2).eval()
+    seen: list[int] = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[0]))
+    x, targets = torch.rand(8, 1, 32, 32), torch.tensor([0, 1] * 4)
+    chunked = methods.attribute(model, x, targets, "integrated_gradients")
+    # 8 inputs × 32 steps at once kept every activation of 256 images for the backward pass (past 24 GB on a
+    # four-source composite at 128 px)
+    assert max(seen) <= methods.IG_CHUNK < 8 * methods.IG_STEPS
+    monkeypatch.setattr(methods, "IG_CHUNK", 8 * methods.IG_STEPS)  # all at once, as before
+    assert torch.allclose(methods.attribute(model, x, targets, "integrated_gradients"), chunked, atol=1e-5)

@@ -121,7 +121,7 @@ def check_backbone_name(name: str) -> None:
     if name not in BACKBONES:
         raise BackboneError(
             BACKBONES.unknown_message(name) + " Or use hf:<repo or folder>, timm:<arch>, file:<path> --arch <arch>, "
-            "or a folder written by medtransfer pretrain."
+            "concat:<name>+<name> (image sources read as one), or a folder written by medtransfer pretrain."
         )
 
 
