@@ -154,7 +154,8 @@ def table(name: str, rows, published: str) -> str:
         acc = [r["test"]["accuracy"] for r in runs]
         clean = [r["test_without_copies"]["auroc"] for r in runs if "test_without_copies" in r]
         wall = [r["wall_s"] for r in runs]
-        trained = [r for r in runs if r["epochs"] is not None]
+        # a search's wall time covers every trial, not the epochs of the one it handed over
+        trained = [r for r in runs if r["epochs"] is not None and not r.get("winner")]
         throughput = [r["n_train"] * r["epochs"] / r["wall_s"] for r in trained]
         lines.append(
             f"| {label} | {mean_sd(val)} | {mean_sd(auc)} | {mean_sd(acc)} | {mean_sd(clean)} | {len(runs)} | "
