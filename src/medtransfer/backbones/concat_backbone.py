@@ -7,8 +7,9 @@ EfficientNet-Lite probes (docs/benchmarks.md, BreastMNIST): so it is no default,
 more probe contestant, chosen on validation like the rest.
 
 The composite takes images in [0, 1] (its card's mean 0, std 1) and normalises them for each member with that
-member's own statistics inside ``forward``, so each member sees exactly what it would see alone; the features
-of a member therefore equal, and are read from the same feature cache entry as, that member's own
+member's own statistics inside ``forward``, so each member sees what it would see alone (resized by the first
+member's interpolation: where a member's own differs, its cache key differs too and its features are computed
+afresh); a member's features are read from the same feature cache entry as that member's own probe wrote
 (``member_views``). Saved models rebuild from the name alone, like every registered backbone.
 """
 
@@ -69,7 +70,7 @@ class ConcatBackbone(Backbone):
         if len({(m.card.modality, m.card.in_chans) for m in members}) > 1:
             raise BackboneError("the members of a concatenated backbone must read the same inputs: "
                                 + ", ".join(f"{m.card.name} ({m.card.modality}, {m.card.in_chans} channels)"
-                                            for m in members))  # fmt: skip
+                                            for m in members) + ". Name image backbones only.")  # fmt: skip
         self.views = nn.ModuleList(MemberView(m) for m in members)
         self.num_features = sum(m.num_features for m in members)
         shas = [m.card.weights_sha256 for m in members]
