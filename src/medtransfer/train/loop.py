@@ -67,6 +67,8 @@ def train_model(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from medtransfer.train.parting import LeaveSpawnedGroup
+
     for name in ("lightning.pytorch", "lightning.fabric"):  # device banners and tips are noise here
         logging.getLogger(name).setLevel(logging.WARNING)
     devices = trainer_devices(cfg.accelerator, cfg.devices, cfg.num_nodes, cfg.distributed, cfg.precision)
@@ -150,6 +152,7 @@ def train_model(
             checkpoint,
             every_epoch,
             EarlyStopping(monitor=cfg.monitor, mode=mode, patience=cfg.patience, check_on_train_epoch_end=False),
+            LeaveSpawnedGroup(),
         ],
         enable_progress_bar=cfg.progress,
         enable_model_summary=False,
