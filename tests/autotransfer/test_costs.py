@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from medtransfer.autotransfer.costs import forward_seconds, handover_seconds, projected_seconds
+from medtransfer.autotransfer.costs import (
+    HandoverRows,
+    final_extras,
+    forward_seconds,
+    handover_seconds,
+    projected_seconds,
+)
 from medtransfer.autotransfer.rank import Candidate
 from medtransfer.autotransfer.space import ETA, Trial
+from medtransfer.explanations.methods import IG_STEPS
 
 FORWARD = forward_seconds([
     {"candidate": "chemnet", "features_seconds": 0.8},
@@ -56,18 +63,41 @@ def test_trials_with_the_same_settings_are_preferred_and_ratios_are_bounded():
 def test_the_handover_kept_back_covers_the_ensembles_members_run_on_val_and_test():
     cnn_probe, bert_probe = Trial(Candidate("chemnet"), "linear_probe"), Trial(Candidate("rxnfp_bert"), "linear_probe")
     cnn_full = Trial(Candidate("chemnet"))
-    assert handover_seconds([], FORWARD, 0.9) == 0.0
+    rows = HandoverRows(val=45, test=45, ranked=100)  # val + test: 0.9 of the rows rank timed
+    assert handover_seconds([], FORWARD, rows) == 0.0
     board = [{**_row(cnn_full, 0, 3.0), "run": "a", "val_score": 0.80}]
-    assert handover_seconds(board, FORWARD, 0.9) == 3.0  # one trial: its re-run
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(3.0 + 0.45 * 0.8)  # its re-run, test predicted
     board += [{**_row(cnn_probe, 0, 1.2), "run": "b", "val_score": 0.81},
               {**_row(bert_probe, 0, 1.4), "run": "c", "val_score": 0.82},
               {"trial": "classical", "seconds": 1.0, "run": "d", "val_score": 0.90}]  # fmt: skip
     # the ensemble of the three neural trials: the cheapest run (1.2 s) + their sources' forward passes over val
     # and test (0.9 × (0.8 + 0.8 + 3.2) s); BBBP's search kept back only the best's 1.4 s and overran by 11 s
-    assert handover_seconds(board, FORWARD, 0.9) == pytest.approx(1.2 + 0.9 * 4.8)
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * 4.8)
     board.append({**_row(bert_probe, 0, 1.3), "trial": "rxnfp_bert/linear_probe (tuned 1)", "run": "e",
                   "val_score": 0.85})  # fmt: skip
     # the tuned probe replaces the full fine-tune among the members and shares the other probe's features
-    assert handover_seconds(board, FORWARD, 0.9) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2))
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2))
     board[-1]["seconds"] = 30.0  # the leader's re-run (a long fine-tune, say) costs more than running the members
-    assert handover_seconds(board, FORWARD, 0.9) == 30.0
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(30.0 + 0.45 * 3.2)
+
+
+def test_the_final_run_keeps_back_test_scoring_the_baseline_and_the_gallery():
+    """Splice's 15.5 s search kept back its winner's 2 s trial and handed it over in 4.7 s (1.10× the budget):
+    scoring test with the baseline's paired bootstrap, which no trial does, took the difference."""
+    bert_full = Trial(Candidate("rxnfp_bert"))
+    classical = {"trial": "classical", "seconds": 0.5, "run": "c", "val_score": 0.7, "fit_seconds": 0.2,
+                 "ci_seconds": 0.3}  # fmt: skip
+    board = [classical, {**_row(bert_full, 0, 2.0), "run": "a", "val_score": 0.8}]
+    rows = HandoverRows(val=50, test=100, ranked=200)
+    # the baseline refitted (0.2 s), 3 bootstrap passes over twice val's rows (3 × 0.3 × 2), test's forward pass
+    scoring = 0.2 + 3 * 0.3 * 2 + 100 / 200 * 3.2
+    assert final_extras(board, FORWARD, "rxnfp_bert", rows) == pytest.approx(scoring)
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(2.0 + scoring)
+    # a gallery of 4 cases: Integrated Gradients' steps forward and back, on the model and its randomised copy
+    shown = HandoverRows(val=50, test=100, ranked=200, gallery_cases=4)
+    explained = 4 * 2 * IG_STEPS * 3 / 200 * 3.2
+    assert final_extras(board, FORWARD, "rxnfp_bert", shown) == pytest.approx(scoring + explained)
+    # an ensemble's run scores test with CIs only (no baseline, no gallery), its members' passes over val + test
+    board.append({**_row(Trial(Candidate("chemnet"), "linear_probe"), 0, 1.0), "run": "b", "val_score": 0.79})
+    members = 1.0 + 0.3 * 2 + 150 / 200 * (3.2 + 0.8)
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(max(2.0 + scoring, members))

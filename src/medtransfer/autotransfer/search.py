@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medtransfer.autotransfer.costs import forward_seconds, handover_seconds, projected_seconds
+from medtransfer.autotransfer.costs import HandoverRows, forward_seconds, handover_seconds, projected_seconds
 from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_ensemble_run
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
@@ -129,10 +129,11 @@ def run_auto(
     ranked = rank_candidates(cfg.model_copy(update=extra[0]), None, table, only_pretrained=True)  # as trials read
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     forward_s = forward_seconds(ranked.rows)  # what each source's forward pass costs: trials' projections scale by it
-    # handing over predicts val and test with each member: rank timed train + val
-    predict_share = (len(split.indices["val"]) + len(split.indices["test"])) / max(1, ranked.n)
+    # handing over scores val and test (and explains test cases): costs scale from the rows rank and trials timed
+    cases = 2 * len(table.task.class_names) if cfg.gallery and table.task.is_classification else 0
+    handed = HandoverRows(len(split.indices["val"]), len(split.indices["test"]), ranked.n, cases)
     board: list[dict] = []
-    clock.handover = lambda: handover_seconds(board, forward_s, predict_share)
+    clock.handover = lambda: handover_seconds(board, forward_s, handed)
     shortlist = [Candidate.parse(r["candidate"]) for r in order[:top_k]]
     lora = frozenset(r["candidate"] for r in order[:top_k] if r.get("lora"))
     more = searched_strategies(table, plugin)
