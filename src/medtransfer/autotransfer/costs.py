@@ -83,8 +83,8 @@ def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dic
 def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: HandoverRows) -> float:
     """Seconds to keep for handing over the leader: re-running the best neural trial with what its trial left
     out (``final_extras``), or the ensemble of the best few: one run's fixed cost (the cheapest trial's seconds),
-    test's CIs, and each member's forward pass over the validation and test rows (no trial has cached a
-    fine-tuned member's features, nor any member's on test)."""
+    test's CIs, and each member's forward pass over the validation and test rows (each loaded member predicts
+    the raw inputs itself: no cached features)."""
     neural = [r for r in board if r.get("run") and r["val_score"] is not None and r["trial"] != CLASSICAL]
     if not neural:
         return 0.0
@@ -93,9 +93,9 @@ def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: Hando
     members = ensemble_members(board)
     if len(members) < 2:
         return rerun
-    # probes of one source share its frozen features; each fine-tuned member computes its own
-    passes = {m["settings"]["backbone"] if m["strategy"] == "linear_probe" else m["trial"]: m for m in members}
-    forward = sum(source_seconds(forward_s, m["settings"]["backbone"]) or 0.0 for m in passes.values())
+    # every member runs its own backbone, probes of one source too (ensemble_model.py predicts member by member):
+    # counting such probes once left BBBP's ensemble of three rxnfp_bert probes 8 s short (1.11× its budget)
+    forward = sum(source_seconds(forward_s, m["settings"]["backbone"]) or 0.0 for m in members)
     test_cis = _classical(board).get("ci_seconds", 0.0) * rows.test / max(1, rows.val)
     return max(rerun, min(r["seconds"] for r in neural) + test_cis + rows.share(rows.val + rows.test) * forward)
 
