@@ -96,7 +96,7 @@ def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: Hando
     # every member runs its own backbone, probes of one source too (ensemble_model.py predicts member by member):
     # counting such probes once left BBBP's ensemble of three rxnfp_bert probes 8 s short (1.11× its budget)
     forward = sum(source_seconds(forward_s, m["settings"]["backbone"]) or 0.0 for m in members)
-    test_cis = _classical(board).get("ci_seconds", 0.0) * rows.test / max(1, rows.val)
+    test_cis = _test_ci_seconds(board, rows)
     return max(rerun, min(r["seconds"] for r in neural) + test_cis + rows.share(rows.val + rows.test) * forward)
 
 
@@ -106,15 +106,19 @@ def final_extras(board: list[dict], forward_s: dict[str, float], source: str, ro
     trial's CI seconds per validation row, times test rows); test's forward pass; and with a gallery, Integrated
     Gradients' steps forward and back for each case, on the model and a randomised copy (the costliest default
     method: grad-CAM's single pass costs less, so a CNN's reserve errs long)."""
-    classical = _classical(board)
-    bootstrap = BOOTSTRAP_PASSES * classical.get("ci_seconds", 0.0) * rows.test / max(1, rows.val)
+    bootstrap = BOOTSTRAP_PASSES * _test_ci_seconds(board, rows)
     explained = rows.gallery_cases * SANITY_MODELS * IG_STEPS * FORWARD_BACKWARD
     forward = source_seconds(forward_s, source) or 0.0
-    return classical.get("fit_seconds", 0.0) + bootstrap + rows.share(rows.test + explained) * forward
+    return _classical(board).get("fit_seconds", 0.0) + bootstrap + rows.share(rows.test + explained) * forward
 
 
 def _classical(board: list[dict]) -> dict:
     return next((r for r in board if r["trial"] == CLASSICAL), {})
+
+
+def _test_ci_seconds(board: list[dict], rows: HandoverRows) -> float:
+    """One bootstrap pass over test: the classical trial's CI seconds on validation, scaled by test / val rows."""
+    return _classical(board).get("ci_seconds", 0.0) * rows.test / max(1, rows.val)
 
 
 def _kind(strategy: str) -> str:

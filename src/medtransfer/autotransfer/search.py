@@ -55,6 +55,7 @@ from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
 from medtransfer.errors import RunError
+from medtransfer.explanations.gallery import CASE_KINDS
 from medtransfer.pipeline import FitResult, audit_data, run_fit
 from medtransfer.report import render_report
 from medtransfer.run.rundir import atomic_write_text
@@ -130,7 +131,7 @@ def run_auto(
     order = sorted(ranked.rows, key=lambda r: -r[SHORTLIST_SCORE])
     forward_s = forward_seconds(ranked.rows)  # what each source's forward pass costs: trials' projections scale by it
     # handing over scores val and test (and explains test cases): costs scale from the rows rank and trials timed
-    cases = 2 * len(table.task.class_names) if cfg.gallery and table.task.is_classification else 0
+    cases = len(CASE_KINDS) * len(table.task.class_names) if cfg.gallery and table.task.is_classification else 0
     handed = HandoverRows(len(split.indices["val"]), len(split.indices["test"]), ranked.n, cases)
     board: list[dict] = []
     clock.handover = lambda: handover_seconds(board, forward_s, handed)

@@ -15,6 +15,7 @@ from medtransfer.inference import load
 
 log = logging.getLogger("medtransfer")
 GALLERY = Path("explanations") / "gallery"
+CASE_KINDS = ("most confident correct", "most confident wrong")  # explained per true class
 
 
 def pick_cases(rows: list[dict], class_names: list[str]) -> list[dict]:
@@ -25,7 +26,7 @@ def pick_cases(rows: list[dict], class_names: list[str]) -> list[dict]:
         mine = [(i, r) for i, r in enumerate(rows) if r["label"] == name]
         right = [(float(r[f"prob_{name}"]), i) for i, r in mine if r["prediction"] == name]
         wrong = [(float(r[f"prob_{r['prediction']}"]), i) for i, r in mine if r["prediction"] != name]
-        for kind, options in (("most confident correct", right), ("most confident wrong", wrong)):
+        for kind, options in zip(CASE_KINDS, (right, wrong), strict=True):
             if options:
                 confidence, index = max(options)
                 picks.append({"index": index, "class": name, "kind": kind, "confidence": confidence})
