@@ -73,11 +73,20 @@ def test_the_handover_kept_back_covers_the_ensembles_members_run_on_val_and_test
     # the ensemble of the three neural trials: the cheapest run (1.2 s) + their sources' forward passes over val
     # and test (0.9 × (0.8 + 0.8 + 3.2) s); BBBP's search kept back only the best's 1.4 s and overran by 11 s
     assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * 4.8)
-    board.append({**_row(bert_probe, 0, 1.3), "trial": "rxnfp_bert/linear_probe (tuned 1)", "run": "e",
-                  "val_score": 0.85})  # fmt: skip
-    # the tuned probe replaces the full fine-tune among the members; it runs its backbone as the other probe of
-    # its source does (BBBP's ensemble of three rxnfp_bert probes, counted as one pass, ended 1.11× its budget)
+    tuned = {**_row(bert_probe, 0, 1.3), "trial": "rxnfp_bert/linear_probe (tuned 1)", "run": "e", "val_score": 0.85}
+    tuned["settings"] = {**tuned["settings"], "lr": 0.01, "weight_decay": 1e-4, "epochs": 7, "class_weights": True}
+    board.append(tuned)
+    # the tuned probe replaces the full fine-tune among the members; it reads the features the other probe of its
+    # source reads (its settings differ only in how the head trains): the two share one pass
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2))
+    tuned["settings"]["tta"] = "flip"  # its mirror images: one more pass (the other probe would share it too)
     assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2 + 3.2))
+    tuned["settings"].update(tta="none", image_size=64)  # other inputs, other features: its own pass
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2 + 3.2))
+    tuned["settings"].pop("image_size")
+    tuned["settings"]["strategy"] = "partial"  # a fine-tune changes its backbone's weights: its own pass
+    assert handover_seconds(board, FORWARD, rows) == pytest.approx(1.2 + 0.9 * (0.8 + 3.2 + 3.2))
+    tuned["settings"]["strategy"] = "linear_probe"
     board[-1]["seconds"] = 30.0  # the leader's re-run (a long fine-tune, say) costs more than running the members
     assert handover_seconds(board, FORWARD, rows) == pytest.approx(30.0 + 0.45 * 3.2)
 

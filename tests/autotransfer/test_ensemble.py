@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 import medtransfer
@@ -67,3 +68,28 @@ def test_a_winning_ensemble_is_the_run_and_predicts_its_members_mean(npz_data, t
         medtransfer.export(result.run_dir, tmp_path / "onnx")
     bundle = medtransfer.export(result.run_dir, tmp_path / "bundle", format="bundle")
     assert np.allclose(medtransfer.load(bundle).predict_proba(images), expected, atol=1e-6)
+
+
+def test_probes_of_one_source_share_one_backbone_pass_and_predict_as_each_alone(npz_data, tmp_path, tiny_fit_settings):
+    """Each probe of one source used to run the backbone itself at handover (three BERT probes: three passes)."""
+    from medtransfer.autotransfer.ensemble_model import EnsembleModel, shared_passes
+
+    fits = {"probe-a": {"strategy": "linear_probe", "lr": 1e-3}, "probe-b": {"strategy": "linear_probe", "lr": 3e-2},
+            "full": {"strategy": "full"}}  # fmt: skip
+    runs = [medtransfer.fit(npz_data, **{**tiny_fit_settings, "out": str(tmp_path / name), **extra}).run_dir
+            for name, extra in fits.items()]  # fmt: skip
+    members = [medtransfer.load(run) for run in runs]
+    members[1].model.test_time_flip = True  # a mirror view averaged in by one probe: its own second pass
+    images = list(np.load(npz_data)["test_images"][:7])
+    alone = [m.predict_proba(images) for m in members]
+    assert not np.allclose(alone[0], alone[1])  # two heads: a shared pass must still give each its own
+    ensemble = EnsembleModel(members, list(fits), members[0].task)
+    assert shared_passes(ensemble.members) == [[0, 1], [2]]  # the full fine-tune changed its backbone's weights
+    calls = []
+    for member in members:
+        member.model.backbone.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    mean = ensemble.predict_inputs(images, members[0].modality)
+    assert np.allclose(mean, np.mean(alone, axis=0), atol=1e-6)
+    assert sum(calls) == 7 * 3  # the probes' pass and its mirror, and the full fine-tune's own: not 7 * 4
+    members[1].model.backbone.head_drop = torch.nn.Dropout(0.5)  # an architecture that differs: no sharing
+    assert shared_passes(members) == [[0], [1], [2]]

@@ -30,6 +30,8 @@ RATIO_BOUNDS = (0.1, 10.0)  # a warm feature cache times loading, not computing:
 BOOTSTRAP_PASSES = 3  # test's CIs, then the paired bootstrap's resamples of the winner and of the baseline
 SANITY_MODELS = 2  # the gallery explains each case with the model and with a randomised copy of it
 FORWARD_BACKWARD = 3  # a forward and a backward pass cost about three forward passes
+# fit settings a linear probe's frozen backbone never sees: probes that differ only in these read equal features
+HEAD_ONLY = frozenset({"epochs", "lr", "weight_decay", "class_weights", "mixup"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dic
 def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: HandoverRows) -> float:
     """Seconds to keep for handing over the leader: re-running the best neural trial with what its trial left
     out (``final_extras``), or the ensemble of the best few: one run's fixed cost (the cheapest trial's seconds),
-    test's CIs, and each member's forward pass over the validation and test rows (each loaded member predicts
-    the raw inputs itself: no cached features)."""
+    test's CIs, and the members' backbone passes over the validation and test rows (``member_passes``: the loaded
+    members predict raw inputs, no cached features)."""
     neural = [r for r in board if r.get("run") and r["val_score"] is not None and r["trial"] != CLASSICAL]
     if not neural:
         return 0.0
@@ -93,11 +95,25 @@ def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: Hando
     members = ensemble_members(board)
     if len(members) < 2:
         return rerun
-    # every member runs its own backbone, probes of one source too (ensemble_model.py predicts member by member):
-    # counting such probes once left BBBP's ensemble of three rxnfp_bert probes 8 s short (1.11× its budget)
-    forward = sum(source_seconds(forward_s, m["settings"]["backbone"]) or 0.0 for m in members)
+    forward = sum(source_seconds(forward_s, backbone) or 0.0 for backbone in member_passes(members))
     test_cis = _test_ci_seconds(board, rows)
     return max(rerun, min(r["seconds"] for r in neural) + test_cis + rows.share(rows.val + rows.test) * forward)
+
+
+def member_passes(members: list[dict]) -> list[str]:
+    """The backbone passes an ensemble of these leaderboard rows runs, by source: probes of one pretrained source
+    whose settings differ only in how the head trained (``HEAD_ONLY``) read the same features and share a pass
+    (``ensemble_model.shared_passes``); any other member runs its own. A test-time view (``tta``) adds a pass over
+    the mirror images, shared alike. A pair counted as sharing must share: counting BBBP's three rxnfp_bert probes
+    as one pass when each ran its own left its reserve 8 s short (1.11× the budget)."""
+    passes: dict[tuple, str] = {}
+    for index, member in enumerate(members):
+        settings = member["settings"]
+        probe = settings.get("strategy") == "linear_probe" and settings.get("pretrained", True)
+        reads = {k: v for k, v in settings.items() if k not in HEAD_ONLY | {"tta"}} if probe else index
+        for view in {"none", settings.get("tta", "none")}:  # a mirror view: one more pass, shared like the first
+            passes[(repr(reads), view)] = settings["backbone"]
+    return list(passes.values())
 
 
 def final_extras(board: list[dict], forward_s: dict[str, float], source: str, rows: HandoverRows) -> float:
