@@ -79,7 +79,7 @@ def test_probes_of_one_source_share_one_backbone_pass_and_predict_as_each_alone(
     runs = [medtransfer.fit(npz_data, **{**tiny_fit_settings, "out": str(tmp_path / name), **extra}).run_dir
             for name, extra in fits.items()]  # fmt: skip
     members = [medtransfer.load(run) for run in runs]
-    members[1].model.test_time_flip = True  # a mirror view averaged in by one probe: its own second pass
+    members[1].model.test_time_flip = True  # a mirror view averaged in by one probe: one more pass, over mirror images
     images = list(np.load(npz_data)["test_images"][:7])
     alone = [m.predict_proba(images) for m in members]
     assert not np.allclose(alone[0], alone[1])  # two heads: a shared pass must still give each its own

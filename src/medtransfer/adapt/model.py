@@ -27,10 +27,15 @@ class TransferModel(nn.Module):
         self.test_time_flip = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.head_forward(self.backbone(x))
-        if self.test_time_flip and not self.training:
-            out = (out + self.head_forward(self.backbone(x.flip(-1)))) / 2
-        return out
+        features = self.backbone(x)
+        mirrored = self.backbone(x.flip(-1)) if self.test_time_flip and not self.training else None
+        return self.outputs(features, mirrored)
+
+    def outputs(self, features: torch.Tensor, mirrored: torch.Tensor | None = None) -> torch.Tensor:
+        """Head outputs on pooled features, averaged with the mirror image's features' where given (test-time
+        flip): ``forward``'s outputs from features computed elsewhere (an ensemble's shared backbone pass)."""
+        out = self.head_forward(features)
+        return out if mirrored is None else (out + self.head_forward(mirrored)) / 2
 
     def head_forward(self, features: torch.Tensor) -> torch.Tensor:
         """Head on pooled features; outputs are logits, or targets in the data's units for regression."""

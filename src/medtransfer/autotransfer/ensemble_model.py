@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,12 @@ class EnsembleModel:
     labels: list[str]
     task: TaskSpec
 
+    @cached_property
+    def passes(self) -> list[list[int]]:
+        """``shared_passes`` of the members, found once: comparing backbone weights per prediction (a served
+        request) would cost more than the pass it saves."""
+        return shared_passes(self.members)
+
     @property
     def description(self) -> str:
         return f"an ensemble of {len(self.members)} fine-tuned models ({', '.join(self.labels)})"
@@ -50,7 +57,7 @@ class EnsembleModel:
         """The mean of the members' probabilities (or predictions) on raw ``inputs``; members that read the same
         features (``shared_passes``) get them from one backbone pass."""
         outputs: list[np.ndarray | None] = [None] * len(self.members)
-        for group in shared_passes(self.members):
+        for group in self.passes:
             if len(group) == 1:
                 outputs[group[0]] = self.members[group[0]].predict_proba(inputs, batch_size)
                 continue
@@ -104,9 +111,7 @@ def _head_outputs(model: TransferModel, views: dict[bool, torch.Tensor]) -> np.n
     model.eval()
     try:
         with torch.inference_mode():
-            out = model.head_forward(views[False].to(device))
-            if model.test_time_flip:
-                out = (out + model.head_forward(views[True].to(device))) / 2
+            out = model.outputs(views[False].to(device), views[True].to(device) if model.test_time_flip else None)
     finally:
         model.train(was_training)
     return out.float().cpu().numpy()
