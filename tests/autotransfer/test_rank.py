@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import medtransfer
@@ -51,3 +52,12 @@ def test_a_regression_set_is_ranked_by_the_scores_with_a_regression_form():
     for score in ranked["scores"]:
         assert rows["chemnet"][score] > rows["chemnet@random"][score], score
     assert 0.5 < rows["chemnet"]["linear_probe"] <= 1.0  # an R²: ChemNet's descriptors carry solvation energy
+
+
+def test_a_clinical_table_is_ranked_on_its_raw_columns():
+    """NCCTG lung (lifelines): the columns as they are (one reaches 2,600) are the classical candidate's
+    features; every score, NLEEP's Gaussian mixture included, rates them with a finite value."""
+    ranked = medtransfer.rank("ncctg_lung_death_1y", ["classical"])
+    (row,) = ranked["rows"]
+    assert "nleep" in ranked["scores"]
+    assert all(np.isfinite(row[score]) for score in ranked["scores"])

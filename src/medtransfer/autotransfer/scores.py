@@ -149,7 +149,10 @@ def nleep_score(features: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     from sklearn.mixture import GaussianMixture
 
     n_classes = int(y.max()) + 1
-    reduced = PCA(n_components=0.8, svd_solver="full", random_state=seed).fit_transform(features)
+    # float64: a clinical table's raw columns (values in the thousands) in float32 lose a mixture component's
+    # variance to rounding, and the mixture's fit stops with "ill-defined empirical covariance"
+    pca = PCA(n_components=0.8, svd_solver="full", random_state=seed)
+    reduced = pca.fit_transform(np.asarray(features, dtype=np.float64))
     components = int(min(5 * n_classes, max(n_classes, len(y) // 10)))
     mixture = GaussianMixture(components, covariance_type="diag", reg_covar=1e-4, random_state=seed).fit(reduced)
     return leep(mixture.predict_proba(reduced), y, n_classes)
