@@ -35,7 +35,7 @@ RESULTS = OUT / "autotransfer_study.jsonl"
 SUPERSEDED = OUT / "autotransfer_study-superseded.jsonl"  # steps measured again after a change, kept as they were
 GRID_FRACTION = 0.25  # auto's budget: this share of the exhaustive grid's seconds (the target)
 DATASETS = ("freesolv", "bace", "bbbp", "clintox", "amp", "splice", "breastmnist", "lipophilicity", "oct4_mafk",
-            "pneumonia_small")  # fmt: skip
+            "pneumonia_small", "ncctg_lung_death_1y", "gbsg2_recurrence_3y", "breast_cancer_wisconsin")  # fmt: skip
 
 
 def pneumonia_small() -> str:
