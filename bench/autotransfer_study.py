@@ -38,27 +38,15 @@ DATASETS = ("freesolv", "bace", "bbbp", "clintox", "amp", "splice", "breastmnist
             "pneumonia_small", "ncctg_lung_death_1y", "gbsg2_recurrence_3y", "breast_cancer_wisconsin")  # fmt: skip
 
 
-def pneumonia_small() -> str:
-    """PneumoniaMNIST as the bundle holds it (official val + test, no train): an ``.npz`` with the official val
-    split as ``train`` (validation is carved from it at the run's seed, as for any set without one) and the
-    official test as ``test``, the protocol of the PneumoniaMNIST rows above. Derived from the bundled file into
-    the temp folder once, never committed."""
-    import numpy as np
+def pneumonia_small():
+    """PneumoniaMNIST small as the BreastMNIST section measures it (``bench.breastmnist_transfer``): the official
+    val split as training data (validation carved from it at the seed), the official test split."""
+    from bench.breastmnist_transfer import pneumonia_small as table
 
-    from medtransfer.data.catalog import data_dir
-
-    target = Path(tempfile.gettempdir()) / "medtransfer-study" / "pneumonia_small.npz"
-    if not target.exists():
-        source = np.load(data_dir() / "medmnist" / "pneumoniamnist_test_only.npz")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial.npz")
-        np.savez(partial, train_images=source["val_images"], train_labels=source["val_labels"],
-                 test_images=source["test_images"], test_labels=source["test_labels"])  # fmt: skip
-        partial.replace(target)
-    return str(target)
+    return table()
 
 
-DERIVED = {"pneumonia_small": pneumonia_small}  # study names read from a file derived from the bundle
+DERIVED = {"pneumonia_small": pneumonia_small}  # study names whose table a bench module builds
 
 
 @contextlib.contextmanager
@@ -112,13 +100,12 @@ def study(name: str, seed: int, n_train: int, default_budget: bool = False) -> N
     """One seed of the study on the dataset ``name`` (a built-in one, or a key of ``DERIVED``)."""
     from medtransfer.data.sources import read_data
 
-    data = DERIVED[name]() if name in DERIVED else name
-    table = read_data(data)
+    table = DERIVED[name]() if name in DERIVED else read_data(name)
     with tempfile.TemporaryDirectory(prefix="mt-study-") as tmp:
-        _study(name, data, table, seed, n_train, Path(tmp), default_budget)
+        _study(name, table, seed, n_train, Path(tmp), default_budget)
 
 
-def _study(name: str, data: str, table, seed: int, n_train: int, tmp: Path, default_budget: bool) -> None:
+def _study(name: str, table, seed: int, n_train: int, tmp: Path, default_budget: bool) -> None:
     from medtransfer.api import auto, rank
     from medtransfer.autotransfer.handover_run import write_classical_run
     from medtransfer.autotransfer.space import RUNGS
@@ -131,7 +118,7 @@ def _study(name: str, data: str, table, seed: int, n_train: int, tmp: Path, defa
     def ranked_step() -> dict:
         with cold_cache():
             started = time.perf_counter()
-            result = rank(data, seed=seed, max_train_samples=n_train)
+            result = rank(table, seed=seed, max_train_samples=n_train)
         return {"rows": result["rows"], "scores": result["scores"], "seconds": time.perf_counter() - started}
 
     ranked = run_once(RESULTS, key("rank"), ranked_step)
@@ -143,9 +130,9 @@ def _study(name: str, data: str, table, seed: int, n_train: int, tmp: Path, defa
             with cold_cache():
                 started = time.perf_counter()
                 if trial.classical:
-                    result = write_classical_run(config(data, seed, n_train, out), table)
+                    result = write_classical_run(config(name, seed, n_train, out), table)
                 else:
-                    result = run_fit(config(data, seed, n_train, out, **trial.fit_settings(RUNGS - 1)), table)
+                    result = run_fit(config(name, seed, n_train, out, **trial.fit_settings(RUNGS - 1)), table)
             return {"trial": trial.label, "metric": metric, **scored(result.metrics, metric),
                     "seconds": time.perf_counter() - started}  # fmt: skip
 
@@ -156,8 +143,8 @@ def _study(name: str, data: str, table, seed: int, n_train: int, tmp: Path, defa
     def auto_step(budget: float, step: str) -> dict:
         with cold_cache():
             started = time.perf_counter()
-            result = auto(data, budget=budget, seed=seed, max_train_samples=n_train, progress=False, gallery=False,
-                          out=str(tmp / step))  # fmt: skip
+            result = auto(table, budget=budget, seed=seed, max_train_samples=n_train, progress=False,
+                          gallery=False, out=str(tmp / step))  # fmt: skip
         board = json.loads((result.run_dir / "leaderboard.json").read_text())
         return {"winner": board["winner"], "metric": metric, **scored(result.fit.metrics, metric),
                 "seconds": time.perf_counter() - started, "budget_s": budget, "grid_seconds": grid_seconds,
@@ -174,7 +161,7 @@ def _study(name: str, data: str, table, seed: int, n_train: int, tmp: Path, defa
         backbone = get_modality(table.modality).default_backbone
         with cold_cache():
             started = time.perf_counter()
-            result = run_fit(config(data, seed, n_train, tmp / "default", backbone=backbone), table)
+            result = run_fit(config(name, seed, n_train, tmp / "default", backbone=backbone), table)
         return {"trial": f"{backbone}/full, 10 epochs (fit's defaults before auto)", "metric": metric,
                 **scored(result.metrics, metric), "seconds": time.perf_counter() - started}  # fmt: skip
 

@@ -25,11 +25,7 @@ def fit(data: str | Path | SampleTable | None = None, *, config: str | Path | No
     from medtransfer.train.devices import launched_world
     from medtransfer.transfer_gain import run_with_scratch
 
-    table = data if isinstance(data, SampleTable) else None
-    if table is not None:
-        settings.setdefault("data", table.source or "in-memory table")
-    elif data is not None:
-        settings["data"] = str(data)
+    table = _data_setting(data, settings)
     cfg = build_config(Path(config) if config else None, **settings)
     _check_names(cfg)
     if cfg.backbone is None:
@@ -175,7 +171,7 @@ def pretrain(
 
 
 def rank(
-    data: str | Path,
+    data: str | Path | SampleTable,
     candidates: list[str] | None = None,
     out: str | Path | None = None,
     *,
@@ -188,12 +184,14 @@ def rank(
     the baseline's hand-made features (default: every offline backbone of the data's kind, the default one at
     random, and the classical features). ``settings`` are read / split settings as for ``fit``. Returns the
     table as a dict (per candidate: each score, its rank and seconds); with ``out``, also ``out/rank.json``.
+    ``data`` may also be a ``SampleTable`` already read, as for ``auto``.
     """
     from medtransfer.autotransfer.rank import Candidate, rank_candidates, write_rank
 
-    cfg = build_config(None, data=str(data), seed=seed, **settings)
+    table = _data_setting(data, settings)
+    cfg = build_config(None, seed=seed, **settings)
     parsed = [Candidate.parse(c) for c in candidates] if candidates else None
-    result = rank_candidates(cfg, parsed)
+    result = rank_candidates(cfg, parsed, table)
     if out is not None:
         write_rank(result, Path(out))
     return result.to_dict()
@@ -224,16 +222,23 @@ def auto(
     """
     from medtransfer.autotransfer.search import TUNE_TRIALS, run_auto
 
-    table = data if isinstance(data, SampleTable) else None
-    if table is not None:
-        settings.setdefault("data", table.source or "in-memory table")
-    elif data is not None:
-        settings["data"] = str(data)
+    table = _data_setting(data, settings)
     cfg = build_config(Path(config) if config else None, **settings)
     if cfg.out is None:  # not given in the flags nor the config file
         cfg = cfg.model_copy(update={"out": str(Path("runs") / f"{Path(cfg.data).stem}-auto")})
     trials = TUNE_TRIALS if tune_trials is None else tune_trials
     return run_auto(cfg, parse_budget(budget), top_k, table, trials, storage, on_update, val_repeats)
+
+
+def _data_setting(data: str | Path | SampleTable | None, settings: dict) -> SampleTable | None:
+    """Put ``data`` into ``settings`` as the config's ``data`` (a table already read: its source, unless given);
+    return the table, or None where ``data`` names a dataset or path to read."""
+    if isinstance(data, SampleTable):
+        settings.setdefault("data", data.source or "in-memory table")
+        return data
+    if data is not None:
+        settings["data"] = str(data)
+    return None
 
 
 def parse_budget(budget: str | float) -> float:

@@ -61,3 +61,12 @@ def test_a_clinical_table_is_ranked_on_its_raw_columns():
     (row,) = ranked["rows"]
     assert "nleep" in ranked["scores"]
     assert all(np.isfinite(row[score]) for score in ranked["scores"])
+
+
+def test_a_table_already_read_ranks_as_its_name_does():
+    from medtransfer.data.sources import read_data
+
+    by_name = medtransfer.rank("breastmnist", ["classical"])
+    by_table = medtransfer.rank(read_data("breastmnist"), ["classical"])
+    assert by_table["rows"][0]["linear_probe"] == by_name["rows"][0]["linear_probe"]
+    assert by_table["n"] == by_name["n"]
