@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from medtransfer.autotransfer.costs import (
+    EPOCH_FORWARDS,
     HandoverRows,
     final_extras,
     forward_seconds,
@@ -37,12 +38,19 @@ def test_a_source_is_projected_from_others_of_its_kind_by_their_forward_passes()
     cnn_full, bert_full = Trial(Candidate("chemnet")), Trial(Candidate("rxnfp_bert"))
     bert_lora, bert_probe = Trial(Candidate("rxnfp_bert"), "lora"), Trial(Candidate("rxnfp_bert"), "linear_probe")
     scratch = Trial(Candidate("chemnet", pretrained=False))
-    assert projected_seconds(bert_full, 0, [], FORWARD) == 0.0  # nothing to project from: the first runs
+    # the first of its kind: its 2 epochs at rank's forward seconds (3.2 s), on each of 3 decision splits
+    assert projected_seconds(bert_full, 0, [], FORWARD) == pytest.approx(2 * EPOCH_FORWARDS * 3.2)
+    assert projected_seconds(bert_full, 0, [], FORWARD, splits=3) == pytest.approx(3 * 2 * EPOCH_FORWARDS * 3.2)
     board = [_row(cnn_full, 0, 5.0), _row(scratch, 0, 3.0)]
     # a BERT's forward pass is 4x the CNN's: its fine-tune is projected at 4x theirs (the old projection: 4 s)
     assert projected_seconds(bert_full, 0, board, FORWARD) == pytest.approx(4 * (5.0 + 3.0) / 2)
     assert projected_seconds(bert_lora, 0, board, FORWARD) == pytest.approx(16.0)  # LoRA trains through it too
-    assert projected_seconds(bert_probe, 0, board, FORWARD) == 0.0  # no probe has run: fine-tunes say nothing
+    # no probe has run, and fine-tunes do not scale to one: one pass for its features, plus a run's fixed cost
+    # (the cheapest trial so far: the 3 s control, once it is a run on the board)
+    assert projected_seconds(bert_probe, 0, board, FORWARD) == pytest.approx(3.2)
+    ran = [{**row, "run": "r"} for row in board]
+    assert projected_seconds(bert_probe, 0, ran, FORWARD) == pytest.approx(3.0 + 3.2)
+    assert projected_seconds(Trial(Candidate("unknown"), "linear_probe"), 0, ran, FORWARD) == 3.0  # not timed
     board.append(_row(bert_full, 0, 17.0))
     assert projected_seconds(bert_full, 1, board, FORWARD) == 17.0 * ETA  # its own previous rung, longer
     assert projected_seconds(cnn_full, 0, board, FORWARD) == pytest.approx((5.0 + 3.0 + 17.0 / 4) / 3)

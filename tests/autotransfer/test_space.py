@@ -4,7 +4,7 @@ LoRA only for sources whose backbone can take adapters."""
 from __future__ import annotations
 
 from medtransfer.autotransfer.rank import Candidate
-from medtransfer.autotransfer.space import search_space
+from medtransfer.autotransfer.space import race_order, search_space
 
 
 def test_contestants_are_ordered_cheap_first_and_lora_only_where_it_applies():
@@ -24,6 +24,28 @@ def test_contestants_are_ordered_cheap_first_and_lora_only_where_it_applies():
     ]
     assert labels[-1] == "classical" and not any(label.startswith("dna_cnn/lora") for label in labels)
     assert trials[4].fit_settings(1)["epochs"] == 6  # rung 1 trains ETA (3) times rung 0's 2 epochs
+
+
+def test_rung_zero_runs_each_settings_fine_tunes_cheapest_first_the_control_after_its_pretrained_source():
+    cnn, bert = Candidate("dna_cnn"), Candidate("dna_bert_augustus")
+    trials = search_space([bert, cnn], Candidate("dna_bert_augustus", pretrained=False),
+                          [{"image_size": 64}, {"image_size": 128}], lora=frozenset({bert.label}))  # fmt: skip
+    cost = {"dna_cnn": 1.0, "dna_bert_augustus": 5.0}
+    order = race_order(trials, lambda t: cost[t.candidate.name] * (2 if t.strategy == "lora" else 1))
+    labels = [t.label for t in order]
+    assert sorted(labels) == sorted(t.label for t in trials)  # the same contestants, only the order differs
+    assert labels[:6] == [
+        "dna_bert_augustus/linear_probe[image_size=64]",  # probes as listed (rank order)
+        "dna_cnn/linear_probe[image_size=64]",
+        "dna_cnn/full[image_size=64]",  # the cheapest fine-tune first
+        "dna_bert_augustus/full[image_size=64]",  # the pretrained source before its control of the same cost
+        "dna_bert_augustus@random/full[image_size=64]",
+        "dna_bert_augustus/lora[image_size=64]",
+    ]
+    assert all("image_size=128" in label for label in labels[6:-1]) and labels[-1] == "classical"
+    # where the control is the cheapest, it still runs first of the fine-tunes
+    cheap_control = race_order(trials, lambda t: 0.5 if not t.candidate.pretrained else cost[t.candidate.name])
+    assert cheap_control[2].label == "dna_bert_augustus@random/full[image_size=64]"
 
 
 def test_text_adds_setfit_for_single_label_data_only():

@@ -12,6 +12,10 @@ re-run let BBBP's search end at the budget's edge and then spend 11 s handing ov
 re-run also does what its trial did not (``final_extras``): the test split scored, with the classical baseline
 refitted and compared to the winner by paired bootstrap, and the explanation gallery. Leaving those out, splice's
 15.5 s search handed over a 2 s trial in 4.7 s and ended at 1.10× its budget.
+
+The first trial of its kind has no trial to scale from: it is projected from its source's forward pass and its
+epochs (``first_of_kind_seconds``). Projected at 0 s, GBSG2's first fine-tune started 9 s into a 26 s budget,
+took 19 s and ended the search at 1.22×.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ SANITY_MODELS = 2  # the gallery explains each case with the model and with a ra
 FORWARD_BACKWARD = 3  # a forward and a backward pass cost about three forward passes
 # fit settings a linear probe's frozen backbone never sees: probes that differ only in these read equal features
 HEAD_ONLY = frozenset({"epochs", "lr", "weight_decay", "class_weights", "mixup"})
+# an epoch of fine-tuning (its train and validation passes) on one decision split, in rank's forward passes over
+# the same train + val rows: the study's 109 rung-0 fine-tunes took 0.03-3.4 above a run's fixed cost (median
+# 0.44; 87% at most 1.0), so 1.0 errs long for most while a cheap first fine-tune still starts
+EPOCH_FORWARDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,13 @@ def source_seconds(forward_s: dict[str, float], name: str) -> float | None:
     return forward_s.get(name)
 
 
-def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dict[str, float]) -> float:
+def projected_seconds(
+    trial: Trial, rung: int, board: list[dict], forward_s: dict[str, float], splits: int = 1
+) -> float:
     """Seconds ``trial`` is expected to take at ``rung``: its own previous rung × ETA; else the trials of its
     kind (probes; or fine-tunes of any strategy, all of which train the backbone) at this rung, with its extra
-    settings where any such trial had them, each scaled by the forward-pass ratio of the two sources; else 0 (the
-    first of its kind runs: there is nothing to project from)."""
+    settings where any such trial had them, each scaled by the forward-pass ratio of the two sources; else, the
+    first of its kind, ``first_of_kind_seconds`` (``splits``: the decision splits each trial fits on)."""
     own = [r["seconds"] for r in board if r["trial"] == trial.label and r["rung"] == rung - 1 and r["seconds"]]
     if own:
         return own[0] * ETA
@@ -75,11 +85,29 @@ def projected_seconds(trial: Trial, rung: int, board: list[dict], forward_s: dic
     extra = dict(trial.settings)
     alike = [r for r in ran if all(r["settings"].get(k) == v for k, v in extra.items())] or ran
     if not alike:
-        return 0.0
+        return first_of_kind_seconds(trial, rung, board, forward_s, splits)
     mine = source_seconds(forward_s, trial.candidate.name)
     return float(
         np.mean([r["seconds"] * _ratio(mine, source_seconds(forward_s, r["settings"]["backbone"])) for r in alike])
     )
+
+
+def first_of_kind_seconds(
+    trial: Trial, rung: int, board: list[dict], forward_s: dict[str, float], splits: int = 1
+) -> float:
+    """A trial with none of its kind to scale from: a run's fixed cost (the cheapest trial run so far: loading,
+    setting up, scoring) plus its passes over the train + val rows rank timed (``training_seconds``)."""
+    ran = [r["seconds"] for r in _neural(board) if r["seconds"]]
+    return (min(ran) if ran else 0.0) + training_seconds(trial, rung, forward_s, splits)
+
+
+def training_seconds(trial: Trial, rung: int, forward_s: dict[str, float], splits: int = 1) -> float:
+    """A trial's passes over the train + val rows on each decision split, at its source's forward seconds: a
+    probe reads its features once; a fine-tune runs ``EPOCH_FORWARDS`` per epoch. 0 for a source rank did not
+    time (nothing to scale from)."""
+    forward = source_seconds(forward_s, trial.candidate.name) or 0.0
+    passes = 1.0 if _kind(trial.strategy) == "probe" else trial.fit_settings(rung)["epochs"] * EPOCH_FORWARDS
+    return splits * passes * forward
 
 
 def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: HandoverRows) -> float:
@@ -87,7 +115,7 @@ def handover_seconds(board: list[dict], forward_s: dict[str, float], rows: Hando
     out (``final_extras``), or the ensemble of the best few: one run's fixed cost (the cheapest trial's seconds),
     test's CIs, and the members' backbone passes over the validation and test rows (``member_passes``: the loaded
     members predict raw inputs, no cached features)."""
-    neural = [r for r in board if r.get("run") and r["val_score"] is not None and r["trial"] != CLASSICAL]
+    neural = [r for r in _neural(board) if r["val_score"] is not None]
     if not neural:
         return 0.0
     best = max(neural, key=lambda r: r["val_score"])
@@ -126,6 +154,11 @@ def final_extras(board: list[dict], forward_s: dict[str, float], source: str, ro
     explained = rows.gallery_cases * SANITY_MODELS * IG_STEPS * FORWARD_BACKWARD
     forward = source_seconds(forward_s, source) or 0.0
     return _classical(board).get("fit_seconds", 0.0) + bootstrap + rows.share(rows.test + explained) * forward
+
+
+def _neural(board: list[dict]) -> list[dict]:
+    """The trials that trained a model (not the classical one, not an ensemble of others)."""
+    return [r for r in board if r.get("run") and r["trial"] != CLASSICAL]
 
 
 def _classical(board: list[dict]) -> dict:

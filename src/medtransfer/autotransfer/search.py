@@ -32,7 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medtransfer.autotransfer.costs import HandoverRows, forward_seconds, handover_seconds, projected_seconds
+from medtransfer.autotransfer.costs import (
+    HandoverRows,
+    forward_seconds,
+    handover_seconds,
+    projected_seconds,
+    training_seconds,
+)
 from medtransfer.autotransfer.ensemble import ensemble_row, is_ensemble, write_ensemble_run
 from medtransfer.autotransfer.handover_run import write_classical_run
 from medtransfer.autotransfer.rank import CLASSICAL, Candidate, rank_candidates
@@ -43,6 +49,7 @@ from medtransfer.autotransfer.space import (
     RUNGS,
     Trial,
     concat_candidate,
+    race_order,
     search_space,
     searched_settings,
     searched_strategies,
@@ -142,7 +149,7 @@ def run_auto(
     trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more, concat)
     update("ranked", [], clock)
     board.append(classical_row(cfg, tables))
-    alive = [t for t in trials if not t.classical]
+    alive = race_order([t for t in trials if not t.classical], lambda t: training_seconds(t, 0, forward_s))
     race = _shared_race(storage, out, cfg)  # None: this process runs the whole race itself
     for rung in range(RUNGS):
         rows = []
@@ -234,7 +241,7 @@ def _race(
     row = {"trial": trial.label, "strategy": trial.strategy, "rung": rung, "epochs": settings["epochs"],
            "metric": metric_for(tables[0]), "val_score": None, "val_ci": None, "seconds": 0.0,
            "stage": f"rung {rung}"}  # fmt: skip
-    projected = projected_seconds(trial, rung, board, forward_s)
+    projected = projected_seconds(trial, rung, board, forward_s, len(tables))
     if not clock.affords(projected):
         row["stage"] = "skipped: budget"
         return row
