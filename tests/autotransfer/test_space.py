@@ -97,3 +97,15 @@ def test_image_sources_are_also_raced_concatenated_as_one_probe_after_their_own(
     assert labels[:4] == [f"{ranked[0]}/linear_probe", f"{ranked[1]}/linear_probe", f"{concat.label}/linear_probe",
                           f"{ranked[2]}@random/full"]  # fmt: skip
     assert sum(concat.label in label for label in labels) == 1  # a probe only: fine-tuning it costs every member's
+
+
+def test_a_resumed_search_keeps_the_order_it_first_chose_whatever_ranks_timings_say(tmp_path):
+    from medtransfer.autotransfer.search import _rung_zero_order
+
+    cnn, bert = Candidate("dna_cnn"), Candidate("dna_bert_augustus")
+    trials = search_space([bert, cnn], Candidate("dna_cnn", pretrained=False), [{}])
+    first = _rung_zero_order(trials, {"dna_cnn": 1.0, "dna_bert_augustus": 5.0}, tmp_path, resume=False)
+    assert [t.label for t in first][2:] == ["dna_cnn/full", "dna_cnn@random/full", "dna_bert_augustus/full"]
+    warm = {"dna_cnn": 5.0, "dna_bert_augustus": 1.0}  # a warm feature cache times loading: the costs turn over
+    assert _rung_zero_order(trials, warm, tmp_path, resume=True) == first
+    assert _rung_zero_order(trials, warm, tmp_path, resume=False)[2].label == "dna_bert_augustus/full"

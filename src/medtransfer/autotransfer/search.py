@@ -11,8 +11,10 @@ winner as an ordinary run directory with the leaderboard beside it.
    budget lasts; the mean of the best three trials (``autotransfer/ensemble.py``) and the best trial with the
    modality's test-time views on (``autotransfer/test_time.py``; images: flips) are scored on validation as more
    contestants.
-4. The winner is trained once more with the test split scored (the only test score of the whole search) into
-   ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json`` and the report.
+4. The winner (the best on validation, or the classical model where it scores within one standard error of the
+   best: ``val_scores.pick_winner``) is trained once more with the test split scored (the only test score of the
+   whole search) into ``--out``, with ``leaderboard.csv`` / ``.json`` and the leaderboard in ``metrics.json``
+   and the report.
 
 The budget is wall-clock: a trial is started only when its projected time, plus what handing over the leader
 would cost (the best trial's re-run, or loading and running the ensemble's members), fits in what is left, and
@@ -57,7 +59,7 @@ from medtransfer.autotransfer.space import (
 )
 from medtransfer.autotransfer.test_time import tta_rows
 from medtransfer.autotransfer.tune import open_study, tune
-from medtransfer.autotransfer.val_scores import classical_row, metric_for, set_val, val_score
+from medtransfer.autotransfer.val_scores import classical_row, metric_for, pick_winner, set_val, val_score
 from medtransfer.config import FitConfig
 from medtransfer.data.modality import get_modality
 from medtransfer.data.table import SampleTable
@@ -72,6 +74,7 @@ SHORTLIST_SCORE = "linear_probe"
 COLUMNS = ("trial", "strategy", "rung", "epochs", "metric", "val_score", "val_ci", "val_sd", "seconds", "stage",
            "settings")
 TUNE_TRIALS = 6  # Optuna trials on the finalist, budget permitting
+WINNER_RULE = "the best validation score; the classical model where it is within one standard error of the best"
 
 
 @dataclass
@@ -149,7 +152,7 @@ def run_auto(
     trials = search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False), extra, lora, more, concat)
     update("ranked", [], clock)
     board.append(classical_row(cfg, tables))
-    alive = race_order([t for t in trials if not t.classical], lambda t: training_seconds(t, 0, forward_s))
+    alive = _rung_zero_order(trials, forward_s, trials_dir, cfg.resume)
     race = _shared_race(storage, out, cfg)  # None: this process runs the whole race itself
     for rung in range(RUNGS):
         rows = []
@@ -181,8 +184,12 @@ def run_auto(
     if tta := tta_rows(board, tables, metric_for(table), views, cfg.seed, clock.affords):
         board += tta
         update("the best trial with test-time augmentation", board, clock)
-    # ties go to the earlier row: the classical model first, then the cheaper strategies
-    winner = max((r for r in board if r["val_score"] is not None), key=lambda r: r["val_score"])
+    winner, best = pick_winner(board)  # the best on validation, or the classical model within one SE of it
+    if best is not winner:
+        best["stage"] = "best on validation; the classical model is within one standard error and is kept"
+        log.info("auto: %s scores best on validation (%.3f), but the classical model (%.3f) is within one "
+                 "standard error of it: the classical model is kept", best["trial"], best["val_score"],
+                 winner["val_score"])  # fmt: skip
 
     done: list[FitResult] = []
 
@@ -215,6 +222,22 @@ def _prepare(out: Path, trials_dir: Path, cfg: FitConfig) -> None:
             f"{out} (or {trials_dir}) holds an earlier search: --resume continues it, --overwrite replaces it."
         )
     shutil.rmtree(trials_dir, ignore_errors=True)
+
+
+def _rung_zero_order(trials: list[Trial], forward_s: dict[str, float], trials_dir: Path, resume: bool) -> list[Trial]:
+    """The contestants in ``race_order`` by what their passes cost at rank's forward seconds, kept in the trials
+    folder: a resumed search runs (and lists) them in the order it first chose, whatever rank's timings are the
+    second time (a warm feature cache times loading, not computing)."""
+    path = trials_dir / "race_order.json"
+    contestants = {t.label: t for t in trials if not t.classical}
+    if resume and path.is_file():
+        labels = json.loads(path.read_text())
+        if sorted(labels) == sorted(contestants):
+            return [contestants[label] for label in labels]
+    order = race_order(list(contestants.values()), lambda t: training_seconds(t, 0, forward_s))
+    trials_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps([t.label for t in order]))
+    return order
 
 
 def _shared_race(storage: str | None, out: Path, cfg: FitConfig) -> SharedRace | None:
@@ -297,7 +320,7 @@ def _final_run(
 ) -> tuple[FitResult, dict | None]:
     """The winner trained again with the test split scored, into ``--out``: the search's one test score."""
     if winner["trial"] == CLASSICAL:  # the user gets the classical model
-        log.info("auto: the classical model scores best on validation (%.3f): it is saved as the run",
+        log.info("auto: the classical model wins on validation (%.3f): it is saved as the run",
                  winner["val_score"])  # fmt: skip
         return write_classical_run(cfg.model_copy(update={"score_test": True}), table), winner
     if is_ensemble(winner):  # its members as they were validated, test scored once
@@ -316,7 +339,8 @@ def _final_run(
 def _write_leaderboard(run_dir: Path, board: list[dict], clock: Clock, budget_s: float, winner: dict) -> None:
     """leaderboard.csv / .json beside the winner's run, and the leaderboard in its metrics.json and report."""
     ordered = sorted(board, key=lambda r: (r["val_score"] is None, -(r["val_score"] or 0.0)))
-    summary = {"winner": winner["trial"], "chosen_on": "validation", "seconds": clock.elapsed, "budget_s": budget_s,
+    summary = {"winner": winner["trial"], "chosen_on": "validation", "rule": WINNER_RULE, "seconds": clock.elapsed,
+               "budget_s": budget_s,
                "leaderboard": [{k: r.get(k) for k in COLUMNS} for r in ordered]}  # fmt: skip
     atomic_write_text(run_dir / "leaderboard.json", json.dumps(summary, indent=2))
     with open(run_dir / "leaderboard.csv", "w", newline="") as fh:

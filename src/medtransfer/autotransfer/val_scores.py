@@ -1,8 +1,9 @@
 """Validation scores of AutoTransfer's contestants: the metric it decides on, a trial's score over the decision
-splits, and the classical model's row on the leaderboard."""
+splits, the classical model's row on the leaderboard, and the winner they pick."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -51,6 +52,34 @@ def set_val(row: dict, scores: list[tuple[float | None, list[float] | None]]) ->
     row["val_score"] = float(np.mean(values)) if values else None
     row["val_ci"] = scores[0][1] if len(scores) == 1 else None
     row["val_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    row["val_splits"] = len(values)
+
+
+def pick_winner(board: list[dict]) -> tuple[dict, dict]:
+    """The winner and the row with the best validation score: the best, unless the classical model scores within
+    one standard error of it: then the classical model (the one-standard-error rule; Hastie, Tibshirani and
+    Friedman, ESL 7.10), since validation cannot tell the two apart and the classical model is the simpler one to
+    run, check and explain.
+
+    On 250 rows a validation gap inside that error is noise: GBSG2's MiniLM probe led the classical model by
+    0.002 AUROC on validation (± 0.046) and trailed it by 0.11 on test."""
+    scored = [r for r in board if r["val_score"] is not None]
+    best = max(scored, key=lambda r: r["val_score"])  # ties go to the earlier row
+    classical = next((r for r in scored if r["trial"] == CLASSICAL), None)
+    if classical is None or classical["val_score"] < best["val_score"] - standard_error(best):
+        return best, best
+    return classical, best
+
+
+def standard_error(row: dict) -> float:
+    """The standard error of a row's validation score: the spread of its decision splits over their root count,
+    or a single split's bootstrap CI width over 2 × 1.96; 0 where neither is known."""
+    if row.get("val_sd") is not None:
+        return row["val_sd"] / math.sqrt(max(1, row.get("val_splits") or 1))
+    if row.get("val_ci"):
+        low, high = row["val_ci"]
+        return (high - low) / (2 * 1.96)
+    return 0.0
 
 
 def metric_for(table: SampleTable) -> str:
