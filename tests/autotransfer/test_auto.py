@@ -80,6 +80,29 @@ def test_a_tiny_budget_is_kept(npz_data, tmp_path):
     assert any(r["stage"] == "skipped: budget" for r in result.leaderboard)
 
 
+def test_a_trial_whose_first_split_shows_the_rest_cannot_fit_is_stopped_unscored(npz_data, tmp_path):
+    from medtransfer.autotransfer.resplits import decision_tables
+    from medtransfer.autotransfer.search import Clock, _fit_trial
+    from medtransfer.config import FitConfig
+    from medtransfer.pipeline import audit_data
+
+    cfg = FitConfig(data=str(npz_data), out=str(tmp_path / "run"), **{k: v for k, v in SETTINGS.items()
+                    if k not in ("top_k", "tune_trials", "val_repeats")})  # fmt: skip
+    (table, split), _, _ = audit_data(cfg, None)
+    tables = decision_tables(table, split, cfg.seed, 3)
+    settings = {"backbone": "test_efficientnet", "pretrained": False, "strategy": "full", "epochs": 1}
+    row = {"trial": "test_efficientnet@random/full", "val_score": None, "seconds": 0.0, "stage": "rung 0",
+           "metric": "auroc", "rung": 0}  # fmt: skip
+    clock = Clock(0.5)  # the first split alone takes longer than the whole budget: two more cannot fit
+    _fit_trial(row, settings, tmp_path / "trials" / "00-r0", cfg, tables, clock, [])
+    assert row["stage"] == "stopped: budget (after 1 of 3 splits)" and row["val_score"] is None
+    assert row["seconds"] > 0 and "run" not in row  # no ensemble or test-time view reads a trial left unscored
+    assert (tmp_path / "trials" / "00-r0").is_dir() and not (tmp_path / "trials" / "00-r0-s1").exists()
+    roomy = dict(row, stage="rung 0")
+    _fit_trial(roomy, settings, tmp_path / "trials" / "01-r0", cfg, tables, Clock(600.0), [])
+    assert roomy["val_score"] is not None and roomy["val_sd"] is not None  # with room, all three splits ran
+
+
 def test_an_interrupted_search_resumes_without_redoing_finished_trials(npz_data, tmp_path, monkeypatch):
     from medtransfer import pipeline
     from medtransfer.autotransfer import search

@@ -273,9 +273,17 @@ def _race(
 
 def _fit_trial(row: dict, settings: dict, out: Path, cfg: FitConfig, tables, clock: Clock, board) -> dict:
     """Fit one trial with validation scored only, within the time the budget leaves it, on each of the
-    decision ``tables`` (its score: their mean, with their spread); fills in ``row``."""
+    decision ``tables`` (its score: their mean, with their spread); fills in ``row``. A trial whose splits so far
+    show that the rest cannot fit is stopped there, unscored: its projection was too short (the first of its
+    kind is projected from forward passes alone, and NCCTG's first MiniLM fine-tune took twice that)."""
     started, scores, runs = time.perf_counter(), [], []
     for repeat, table in enumerate(tables):
+        spent = time.perf_counter() - started
+        if repeat and not clock.affords(spent / repeat * (len(tables) - repeat)):
+            row.update(seconds=spent, stage=f"stopped: budget (after {repeat} of {len(tables)} splits)")
+            log.info("auto: %s stopped after %d of %d splits (%.0f s): the rest would overrun the budget",
+                     row["trial"], repeat, len(tables), spent)  # fmt: skip
+            return row
         trial_cfg = cfg.model_copy(update={
             **settings, "score_test": False, "gallery": False, "seeds": 1, "compare_scratch": False,
             "max_seconds": clock.left(), "out": str(out.with_name(out.name + (f"-s{repeat}" if repeat else ""))),
