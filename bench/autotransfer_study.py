@@ -35,7 +35,8 @@ RESULTS = OUT / "autotransfer_study.jsonl"
 SUPERSEDED = OUT / "autotransfer_study-superseded.jsonl"  # steps measured again after a change, kept as they were
 GRID_FRACTION = 0.25  # auto's budget: this share of the exhaustive grid's seconds (the issue's target)
 DATASETS = ("freesolv", "bace", "bbbp", "clintox", "amp", "splice", "breastmnist", "lipophilicity", "oct4_mafk",
-            "pneumonia_small", "ncctg_lung_death_1y", "gbsg2_recurrence_3y", "breast_cancer_wisconsin")  # fmt: skip
+            "pneumonia_small", "ncctg_lung_death_1y", "gbsg2_recurrence_3y", "breast_cancer_wisconsin",
+            "iu_xray_reports")  # fmt: skip
 
 
 def pneumonia_small():
@@ -83,7 +84,7 @@ def grid_trials(table, ranked: dict) -> list:
     """auto's search space over every pretrained source rank found installed."""
     from medtransfer.autotransfer.rank import CLASSICAL, Candidate
     from medtransfer.autotransfer.search import SHORTLIST_SCORE
-    from medtransfer.autotransfer.space import concat_candidate, search_space, searched_settings
+    from medtransfer.autotransfer.space import concat_candidate, search_space, searched_settings, searched_strategies
     from medtransfer.data.modality import get_modality
 
     plugin = get_modality(table.modality)
@@ -93,7 +94,8 @@ def grid_trials(table, ranked: dict) -> list:
     # the concatenated probe reads the sources in the order auto ranks them
     concat = concat_candidate([r["candidate"] for r in sorted(sources, key=lambda r: -r[SHORTLIST_SCORE])], plugin)
     return search_space(shortlist, Candidate(plugin.default_backbone, pretrained=False),
-                        searched_settings(table, plugin), lora, concat=concat)  # fmt: skip
+                        searched_settings(table, plugin), lora, searched_strategies(table, plugin),
+                        concat=concat)  # fmt: skip
 
 
 def study(name: str, seed: int, n_train: int, default_budget: bool = False) -> None:
