@@ -26,6 +26,7 @@ from bench.common import load_results, mean_sd, write_section
 
 DEFAULT_SCORE = "linear_probe"  # what auto shortlists by
 CHANCE_DRAWS = 4000
+MIN_SEEDS = 3  # a dataset joins the tables (and the targets) once this many seeds have finished
 
 
 def oriented(row: dict, split: str = "test") -> float:
@@ -104,7 +105,10 @@ def chance_tau(n: int, seed: int = 0) -> float:
 
 
 def main() -> None:
-    studied = {k: v for k, v in seeds_of(load_results(RESULTS)).items() if v}
+    begun = {k: v for k, v in seeds_of(load_results(RESULTS)).items() if v}
+    studied = {k: v for k, v in begun.items() if len(v) >= MIN_SEEDS}
+    partial = [f"{data} ({len(v)} of {MIN_SEEDS} seeds)" for (data, size), v in sorted(begun.items())
+               if (data, size) not in studied]  # fmt: skip
     results = {k: [analyse_seed(steps) for _, steps in sorted(seeds.items())] for k, seeds in sorted(studied.items())}
     names = [f"{data} ({len(rs)} seeds, {size} training rows)" for (data, size), rs in results.items()]
     scores = list(dict.fromkeys(s for rs in results.values() for r in rs for s in r["taus"]))
@@ -117,7 +121,8 @@ def main() -> None:
         f" Then `rank` (default candidates) and `auto` within {GRID_FRACTION:.0%} of that seed's grid seconds, each"
         " from a cold feature cache; and `fit`'s old default (default backbone, full, 10 epochs). Same protocol on"
         " every dataset: its own split at the seed, training rows capped (small data), validation and test whole."
-        f" Machine: {platform.machine()}, 2 CPU cores, no GPU. Seeds: n per dataset as named.",
+        f" Machine: {platform.machine()}, 2 CPU cores, no GPU. Seeds: n per dataset as named."
+        + (f" Not in the tables until {MIN_SEEDS} seeds have finished: {', '.join(partial)}." if partial else ""),
         "",
         "### 1. Do the scores order the candidates as fine-tuning does? Weighted Kendall τ / Spearman ρ",
         "",
